@@ -1,0 +1,319 @@
+//! EC2: images, their launch permissions, and instance types.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use aws_sdk_ec2::types::{ImageAttributeName, InstanceType};
+use chrono::{DateTime, Utc};
+
+use super::{Aws, collect_error};
+use crate::facts::{
+    BlockDevice, CollectError, EbsVolume, ImageFacts, InstanceTypeFacts, LaunchPermission,
+};
+
+/// What DescribeImages answered for one batch of IDs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageBatch {
+    pub images: Vec<ImageFacts>,
+    /// IDs EC2 does not show, with the error code that said so (or `EmptyAnswer`).
+    pub missing: Vec<(String, String)>,
+}
+
+/// What DescribeInstanceTypes answered for one batch of names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InstanceTypeBatch {
+    Found(Vec<InstanceTypeFacts>),
+    /// EC2 says these instance types do not exist (InvalidInstanceType).
+    Invalid(Vec<String>),
+}
+
+/// EC2 codes meaning "no such image here" rather than a failed call.
+fn is_image_not_found(code: &str) -> bool {
+    matches!(
+        code,
+        "InvalidAMIID.NotFound" | "InvalidAMIID.Malformed" | "InvalidAMIID.Unavailable"
+    )
+}
+
+/// AMI IDs named in an EC2 error message, e.g. "The image id '[ami-0abc…]' does not exist".
+fn ami_ids_in(message: &str) -> BTreeSet<String> {
+    message
+        .match_indices("ami-")
+        .map(|(at, _)| {
+            let hex: String = message[at + 4..]
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect();
+            format!("ami-{hex}")
+        })
+        .collect()
+}
+
+impl Aws {
+    /// DescribeImages for one batch of IDs. EC2 fails the whole call when one ID is unknown and names
+    /// it in the message: those are set aside as missing and the rest asked again. The number of calls
+    /// is bounded by the batch size.
+    pub async fn describe_images(&self, ids: &[String]) -> Result<ImageBatch, CollectError> {
+        let mut batch = ImageBatch::default();
+        let answered = self
+            .describe_images_settling_missing(ids, false, &mut batch.missing)
+            .await?;
+        let found: BTreeSet<&str> = answered.iter().filter_map(|i| i.image_id()).collect();
+        for id in ids {
+            let already_missing = batch.missing.iter().any(|(m, _)| m == id);
+            if !found.contains(id.as_str()) && !already_missing {
+                batch.missing.push((id.clone(), "EmptyAnswer".to_string()));
+            }
+        }
+        batch.images = answered.iter().filter_map(image_facts).collect();
+        Ok(batch)
+    }
+
+    /// The IDs among `ids` that the caller may launch (DescribeImages with `ExecutableBy=self`; this
+    /// includes shares to the caller's organization or OU).
+    pub async fn executable_by_self(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeSet<String>, CollectError> {
+        let mut not_executable = Vec::new();
+        let answered = self
+            .describe_images_settling_missing(ids, true, &mut not_executable)
+            .await?;
+        Ok(answered
+            .iter()
+            .filter_map(|i| i.image_id().map(str::to_string))
+            .collect())
+    }
+
+    async fn describe_images_settling_missing(
+        &self,
+        ids: &[String],
+        executable_by_self: bool,
+        missing: &mut Vec<(String, String)>,
+    ) -> Result<Vec<aws_sdk_ec2::types::Image>, CollectError> {
+        let mut answered = Vec::new();
+        let mut pending: VecDeque<Vec<String>> = VecDeque::from([ids.to_vec()]);
+        let mut budget = 2 * ids.len() + 2;
+        while let Some(group) = pending.pop_front() {
+            if group.is_empty() {
+                continue;
+            }
+            budget = budget.saturating_sub(1);
+            if budget == 0 {
+                return Err(CollectError {
+                    service: "ec2".into(),
+                    action: "DescribeImages".into(),
+                    code: "TooManyRetries".into(),
+                    message: "EC2 kept naming images that were not in the request".into(),
+                });
+            }
+            self.calls.record("ec2", "DescribeImages");
+            let mut request = self
+                .ec2
+                .describe_images()
+                .set_image_ids(Some(group.clone()));
+            if executable_by_self {
+                request = request.executable_users("self");
+            }
+            match request.send().await {
+                Ok(output) => answered.extend(output.images().iter().cloned()),
+                Err(error) => {
+                    let error = collect_error("ec2", "DescribeImages", &error);
+                    if !is_image_not_found(&error.code) {
+                        return Err(error);
+                    }
+                    let named = ami_ids_in(&error.message);
+                    let (gone, rest): (Vec<String>, Vec<String>) =
+                        group.iter().cloned().partition(|id| named.contains(id));
+                    if !gone.is_empty() {
+                        missing.extend(gone.into_iter().map(|id| (id, error.code.clone())));
+                        pending.push_front(rest);
+                    } else if group.len() == 1 {
+                        missing.push((group[0].clone(), error.code.clone()));
+                    } else {
+                        // The message named none of them: ask one by one.
+                        pending.extend(group.into_iter().map(|id| vec![id]));
+                    }
+                }
+            }
+        }
+        Ok(answered)
+    }
+
+    /// DescribeImageAttribute `launchPermission` (only the owner may ask).
+    pub async fn launch_permissions(
+        &self,
+        image_id: &str,
+    ) -> Result<Vec<LaunchPermission>, CollectError> {
+        self.calls.record("ec2", "DescribeImageAttribute");
+        let output = self
+            .ec2
+            .describe_image_attribute()
+            .image_id(image_id)
+            .attribute(ImageAttributeName::LaunchPermission)
+            .send()
+            .await
+            .map_err(|e| collect_error("ec2", "DescribeImageAttribute", &e))?;
+        Ok(output
+            .launch_permissions()
+            .iter()
+            .filter_map(|p| {
+                if let Some(account) = p.user_id() {
+                    Some(LaunchPermission::Account(account.to_string()))
+                } else if let Some(group) = p.group() {
+                    Some(LaunchPermission::Group(group.as_str().to_string()))
+                } else if let Some(org) = p.organization_arn() {
+                    Some(LaunchPermission::Organization(org.to_string()))
+                } else {
+                    p.organizational_unit_arn()
+                        .map(|ou| LaunchPermission::OrganizationalUnit(ou.to_string()))
+                }
+            })
+            .collect())
+    }
+
+    /// DescribeInstanceTypes for one batch of names (at most 100), every page.
+    pub async fn describe_instance_types(
+        &self,
+        names: &[String],
+    ) -> Result<InstanceTypeBatch, CollectError> {
+        let mut found = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            self.calls.record("ec2", "DescribeInstanceTypes");
+            let result = self
+                .ec2
+                .describe_instance_types()
+                .set_instance_types(Some(
+                    names
+                        .iter()
+                        .map(|n| InstanceType::from(n.as_str()))
+                        .collect(),
+                ))
+                .set_next_token(next_token.take())
+                .send()
+                .await;
+            let output = match result {
+                Ok(output) => output,
+                Err(error) => {
+                    let error = collect_error("ec2", "DescribeInstanceTypes", &error);
+                    if error.code == "InvalidInstanceType" {
+                        let invalid: Vec<String> = names
+                            .iter()
+                            .filter(|n| error.message.contains(n.as_str()))
+                            .cloned()
+                            .collect();
+                        return Ok(InstanceTypeBatch::Invalid(if invalid.is_empty() {
+                            names.to_vec()
+                        } else {
+                            invalid
+                        }));
+                    }
+                    return Err(error);
+                }
+            };
+            found.extend(output.instance_types().iter().filter_map(|t| {
+                Some(InstanceTypeFacts {
+                    instance_type: t.instance_type()?.as_str().to_string(),
+                    architectures: t
+                        .processor_info()
+                        .map(|p| {
+                            p.supported_architectures()
+                                .iter()
+                                .map(|a| a.as_str().to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    boot_modes: t
+                        .supported_boot_modes()
+                        .iter()
+                        .map(|m| m.as_str().to_string())
+                        .collect(),
+                    ena_support: t
+                        .network_info()
+                        .and_then(|n| n.ena_support())
+                        .map(|e| e.as_str().to_string()),
+                })
+            }));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+                _ => return Ok(InstanceTypeBatch::Found(found)),
+            }
+        }
+    }
+}
+
+fn image_facts(image: &aws_sdk_ec2::types::Image) -> Option<ImageFacts> {
+    let text = |v: Option<&str>| v.map(str::to_string);
+    Some(ImageFacts {
+        image_id: image.image_id()?.to_string(),
+        name: text(image.name()),
+        description: text(image.description()),
+        owner_id: text(image.owner_id()),
+        owner_alias: text(image.image_owner_alias()),
+        state: image.state().map(|s| s.as_str().to_string()),
+        state_reason: image.state_reason().map(|r| {
+            [r.code(), r.message()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(": ")
+        }),
+        creation_date: text(image.creation_date()),
+        deprecation_time: image
+            .deprecation_time()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc)),
+        public: image.public(),
+        architecture: image.architecture().map(|a| a.as_str().to_string()),
+        platform: image.platform().map(|p| p.as_str().to_string()),
+        platform_details: text(image.platform_details()),
+        virtualization_type: image.virtualization_type().map(|v| v.as_str().to_string()),
+        root_device_type: image.root_device_type().map(|d| d.as_str().to_string()),
+        root_device_name: text(image.root_device_name()),
+        block_devices: image
+            .block_device_mappings()
+            .iter()
+            .map(|m| BlockDevice {
+                device_name: text(m.device_name()),
+                virtual_name: text(m.virtual_name()),
+                ebs: m.ebs().map(|e| EbsVolume {
+                    snapshot_id: text(e.snapshot_id()),
+                    volume_size_gib: e.volume_size(),
+                    volume_type: e.volume_type().map(|v| v.as_str().to_string()),
+                    encrypted: e.encrypted(),
+                }),
+            })
+            .collect(),
+        // Documented: the element is only present when ENA is enabled, so absence means false.
+        ena_support: image.ena_support().unwrap_or(false),
+        boot_mode: image.boot_mode().map(|b| b.as_str().to_string()),
+        imds_support: image.imds_support().map(|i| i.as_str().to_string()),
+        tags: image
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect::<BTreeMap<_, _>>(),
+        source_image_id: text(image.source_image_id()),
+        source_instance_id: text(image.source_instance_id()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ami_ids_are_read_from_error_messages() {
+        let ids = ami_ids_in("The image ids '[ami-0ea0000000000dead, ami-12345678]' do not exist");
+        assert_eq!(
+            ids.into_iter().collect::<Vec<_>>(),
+            ["ami-0ea0000000000dead", "ami-12345678"]
+        );
+        assert!(ami_ids_in("nothing here").is_empty());
+    }
+}

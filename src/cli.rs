@@ -1,0 +1,95 @@
+//! The command line (clap derive): global AWS and report flags, and the subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "emr-ami-audit",
+    version,
+    about = "Check AMIs against Amazon EMR's custom AMI constraints before a cluster fails to provision",
+    long_about = None,
+    after_help = "Exit codes: 0 no finding at or above --fail-on; 1 such findings; 2 bad usage or input; \
+                  3 some target could not be audited."
+)]
+pub struct Cli {
+    /// AWS region (default: the AWS configuration chain, e.g. AWS_REGION).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Named profile from the AWS config and credentials files.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Send every AWS request to this URL instead of AWS's endpoints.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Answer AWS requests from a recorded scenario (a mocks/ directory) instead of AWS.
+    #[arg(long, global = true, value_name = "DIR", conflicts_with_all = ["endpoint_url", "profile"])]
+    pub replay: Option<PathBuf>,
+
+    /// Report format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, global = true, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+
+    /// Judge time-dependent rules as of this instant (RFC 3339), for reproducible reports.
+    #[arg(long, global = true, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit candidate AMIs for an EMR release, instance types and applications.
+    Image(ImageArgs),
+    /// List the rule catalogue, or explain one rule.
+    Rules {
+        /// Rule ID (EA013) or name (root-volume-min-size).
+        rule: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// AMI IDs (ami- followed by 8 or 17 hex digits).
+    #[arg(required = true, value_name = "AMI_ID")]
+    pub images: Vec<String>,
+
+    /// EMR release the AMIs are meant for (emr-X.Y.Z).
+    #[arg(long, value_name = "LABEL")]
+    pub release: String,
+
+    /// Instance type that will boot the AMIs (repeatable).
+    #[arg(long = "instance-type", value_name = "TYPE")]
+    pub instance_types: Vec<String>,
+
+    /// EMR application the cluster runs (repeatable), e.g. Spark, Hive, Oozie.
+    #[arg(long = "application", value_name = "NAME")]
+    pub applications: Vec<String>,
+
+    /// Account that will launch the cluster (default: the caller's).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}

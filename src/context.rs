@@ -1,0 +1,43 @@
+//! What the rules judge against, besides the facts: the release, instance types, applications,
+//! accounts, region and the clock. Everything a rule needs from outside comes in through here.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::release::Release;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    pub release: Release,
+    /// The instance types that will boot the image.
+    pub instance_types: Vec<String>,
+    /// EMR applications, as given (`Spark`, `Oozie`, …). Empty means unknown.
+    pub applications: Vec<String>,
+    /// The account that will launch the cluster.
+    pub launching_account: Option<String>,
+    /// The account whose credentials made the calls.
+    pub caller_account: Option<String>,
+    pub region: String,
+    /// "Now" for every time comparison: rules never read the clock.
+    pub now: DateTime<Utc>,
+}
+
+/// The part of the context a report shows for each target.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ContextSummary {
+    pub release: String,
+    pub instance_types: Vec<String>,
+    pub applications: Vec<String>,
+    pub account: Option<String>,
+}
+
+impl Context {
+    pub fn summary(&self) -> ContextSummary {
+        ContextSummary {
+            release: self.release.to_string(),
+            instance_types: self.instance_types.clone(),
+            applications: self.applications.clone(),
+            account: self.launching_account.clone(),
+        }
+    }
+}

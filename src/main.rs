@@ -1,0 +1,39 @@
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use emr_ami_audit::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("emr-ami-audit: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(emr_ami_audit::run::run(&cli)) {
+        Ok(outcome) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            match stdout
+                .write_all(outcome.stdout.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("emr-ami-audit: cannot write the report: {error}");
+                    ExitCode::from(2)
+                }
+                _ => ExitCode::from(outcome.exit_code),
+            }
+        }
+        Err(error) => {
+            eprintln!("emr-ami-audit: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The loopback server that answers from a scenario.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::params::{RequestKey, canonical, query_params};
+use super::scenario::{Exchange, Scenario};
+
+/// Error code of the answer to a request that has no recording.
+pub const NO_RECORDING: &str = "NoRecordedAnswer";
+
+/// A running replay server. Dropping it stops the server.
+pub struct ReplayServer {
+    server: MockServer,
+    log: Arc<Mutex<ReplayLog>>,
+    region: Option<String>,
+}
+
+/// What the server saw: every request, and how often each exchange answered.
+#[derive(Debug, Default, Clone)]
+pub struct ReplayLog {
+    pub requests: Vec<(RequestKey, bool)>,
+    pub uses: Vec<u32>,
+}
+
+impl ReplayServer {
+    /// Start serving `scenario` on 127.0.0.1 at a free port.
+    pub async fn start(scenario: Scenario) -> ReplayServer {
+        let server = MockServer::start().await;
+        let log = Arc::new(Mutex::new(ReplayLog {
+            requests: Vec::new(),
+            uses: vec![0; scenario.exchanges.len()],
+        }));
+        let region = scenario.region.clone();
+        Mock::given(any())
+            .respond_with(ScenarioResponder {
+                label: scenario.dir.display().to_string(),
+                exchanges: Arc::new(scenario.exchanges),
+                log: Arc::clone(&log),
+            })
+            .mount(&server)
+            .await;
+        ReplayServer {
+            server,
+            log,
+            region,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The region the scenario was recorded in, if it says.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// The underlying server, for tests that add answers of their own (they take priority).
+    pub fn mock_server(&self) -> &MockServer {
+        &self.server
+    }
+
+    pub fn log(&self) -> ReplayLog {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+struct ScenarioResponder {
+    label: String,
+    exchanges: Arc<Vec<Exchange>>,
+    log: Arc<Mutex<ReplayLog>>,
+}
+
+impl Respond for ScenarioResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let key = match identify(request) {
+            Ok(key) => key,
+            Err(problem) => return error_answer("unknown", "InvalidRequest", &problem),
+        };
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let matching: Vec<usize> = self
+            .exchanges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.service == key.service && e.action == key.action && e.params == key.params
+            })
+            .map(|(i, _)| i)
+            .collect();
+        // Several recordings of one request answer in order (a throttle, then the answer); the last repeats.
+        let chosen = matching
+            .iter()
+            .copied()
+            .find(|i| log.uses.get(*i).copied().unwrap_or(0) == 0)
+            .or(matching.last().copied());
+        log.requests.push((key.clone(), chosen.is_some()));
+        let Some(index) = chosen else {
+            let message = format!(
+                "no recorded answer in {} for {} {} with parameters {}",
+                self.label, key.service, key.action, key.params
+            );
+            return error_answer(&key.service, NO_RECORDING, &message);
+        };
+        if let Some(uses) = log.uses.get_mut(index) {
+            *uses += 1;
+        }
+        let exchange = &self.exchanges[index];
+        ResponseTemplate::new(exchange.status)
+            .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
+            .set_body_raw(exchange.body.clone(), content_type(&exchange.service))
+    }
+}
+
+fn content_type(service: &str) -> &'static str {
+    match service {
+        "emr" => "application/x-amz-json-1.1",
+        _ => "text/xml;charset=UTF-8",
+    }
+}
+
+/// Service, action and parameters of an SDK request: EMR by its `x-amz-target` header and JSON body,
+/// EC2 and STS by their query-protocol form body.
+pub fn identify(request: &Request) -> Result<RequestKey, String> {
+    if let Some(target) = request
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        let (prefix, action) = target
+            .split_once('.')
+            .ok_or_else(|| format!("unrecognised x-amz-target '{target}'"))?;
+        let service = match prefix {
+            "ElasticMapReduce" => "emr",
+            other => return Err(format!("unsupported JSON service '{other}'")),
+        };
+        let params: Value = if request.body.is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(&request.body)
+                .map_err(|e| format!("request body is not JSON: {e}"))?
+        };
+        return Ok(RequestKey {
+            service: service.into(),
+            action: action.into(),
+            params: canonical(&params),
+        });
+    }
+    let (action, version, params) = query_params(&request.body);
+    let action = action.ok_or("request has neither x-amz-target nor an Action parameter")?;
+    let service = match version.as_deref() {
+        Some("2016-11-15") => "ec2".to_string(),
+        Some("2011-06-15") => "sts".to_string(),
+        _ => signing_service(request)
+            .ok_or_else(|| format!("cannot tell the service of action {action}"))?,
+    };
+    Ok(RequestKey {
+        service,
+        action,
+        params,
+    })
+}
+
+/// The service named in the SigV4 credential scope: `Credential=AKID/20240101/us-east-1/ec2/aws4_request`.
+fn signing_service(request: &Request) -> Option<String> {
+    let auth = request.headers.get("authorization")?.to_str().ok()?;
+    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
+    scope.split('/').nth(3).map(str::to_string)
+}
+
+/// An error in the service's own wire format, so the SDK reports its code and message.
+pub fn error_answer(service: &str, code: &str, message: &str) -> ResponseTemplate {
+    let escaped = xml_escape(message);
+    let (body, content_type) = match service {
+        "emr" => (
+            serde_json::json!({"__type": code, "message": message}).to_string(),
+            "application/x-amz-json-1.1",
+        ),
+        "sts" => (
+            format!(
+                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code>\
+                 <Message>{escaped}</Message></Error><RequestId>replay</RequestId></ErrorResponse>"
+            ),
+            "text/xml",
+        ),
+        _ => (
+            format!(
+                "<Response><Errors><Error><Code>{code}</Code><Message>{escaped}</Message></Error></Errors>\
+                 <RequestID>replay</RequestID></Response>"
+            ),
+            "text/xml",
+        ),
+    };
+    ResponseTemplate::new(400)
+        .insert_header("x-amzn-errortype", code)
+        .set_body_raw(body, content_type)
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

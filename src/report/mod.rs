@@ -1,0 +1,147 @@
+//! One `Report` value, rendered by every format from the same data and the same rule registry.
+
+mod json;
+mod table;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use json::render_json;
+pub use table::render_table;
+
+use crate::context::ContextSummary;
+use crate::rules::{self, Finding, Severity};
+
+/// Version of the JSON report's schema (`schema/report.schema.json`); bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub summary: Summary,
+    /// Problems of the run as a whole (the caller's identity could not be read, …).
+    pub errors: Vec<String>,
+    pub targets: Vec<Target>,
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Summary {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+    pub targets_audited: usize,
+    pub targets_not_audited: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Image,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Audited,
+    NotAudited,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Target {
+    pub kind: TargetKind,
+    pub id: String,
+    /// The AMI's name, when EC2 gave one.
+    pub name: Option<String>,
+    pub region: String,
+    pub context: ContextSummary,
+    pub status: Status,
+    pub error: Option<String>,
+    pub findings: Vec<ReportedFinding>,
+}
+
+/// A finding with the registry's words about its rule.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportedFinding {
+    pub rule: String,
+    pub name: String,
+    pub severity: Severity,
+    pub message: String,
+    pub evidence: BTreeMap<String, String>,
+    pub remediation: String,
+    pub doc_url: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Stats {
+    /// Calls per `service:Action`.
+    pub api_calls: BTreeMap<String, u64>,
+    pub elapsed_ms: u64,
+}
+
+impl ReportedFinding {
+    pub fn from_finding(finding: Finding) -> Self {
+        let rule = rules::find(finding.rule);
+        ReportedFinding {
+            rule: finding.rule.to_string(),
+            name: rule.map(|r| r.name).unwrap_or_default().to_string(),
+            severity: finding.severity,
+            message: finding.message,
+            evidence: finding.evidence,
+            remediation: rule.map(|r| r.remediation).unwrap_or_default().to_string(),
+            doc_url: rule.map(|r| r.doc_url).unwrap_or_default().to_string(),
+        }
+    }
+}
+
+impl Report {
+    pub fn new(targets: Vec<Target>, errors: Vec<String>, stats: Stats) -> Report {
+        let mut summary = Summary::default();
+        for target in &targets {
+            match target.status {
+                Status::Audited => summary.targets_audited += 1,
+                Status::NotAudited => summary.targets_not_audited += 1,
+            }
+            for finding in &target.findings {
+                match finding.severity {
+                    Severity::Error => summary.error += 1,
+                    Severity::Warning => summary.warning += 1,
+                    Severity::Info => summary.info += 1,
+                }
+            }
+        }
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            summary,
+            errors,
+            targets,
+            stats,
+        }
+    }
+
+    /// Whether anything could not be audited (exit code 3).
+    pub fn incomplete(&self) -> bool {
+        self.summary.targets_not_audited > 0 || !self.errors.is_empty()
+    }
+
+    /// The most severe finding, if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.targets
+            .iter()
+            .flat_map(|t| &t.findings)
+            .map(|f| f.severity)
+            .max()
+    }
+}

@@ -1,0 +1,205 @@
+//! EA001–EA003: can the release take a custom AMI at all, and does the AMI exist and work.
+
+use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
+use crate::context::Context;
+use crate::facts::ImageLookup;
+
+pub(super) const RULES: [Rule; 3] = [
+    Rule {
+        id: "EA001",
+        name: "release-supports-custom-ami",
+        severity: Severity::Error,
+        title: "The EMR release supports custom AMIs",
+        explanation: "Custom AMIs are available from Amazon EMR 5.7.0 on; older releases only boot the default EMR AMI.",
+        remediation: "Use EMR release 5.7.0 or later, or drop the custom AMI.",
+        source: "spec, opening paragraph",
+        doc_url: CUSTOM_AMI_DOC,
+        check: Check::Image(release_supports_custom_ami),
+    },
+    Rule {
+        id: "EA002",
+        name: "image-not-found",
+        severity: Severity::Error,
+        title: "The AMI exists in the cluster's region and is visible to the account",
+        explanation: "EMR launches the AMI in the cluster's region with the account's permissions; an AMI that EC2 does not \
+                      show there (wrong region, deregistered, not shared) fails provisioning.",
+        remediation: "Check the AMI ID and region; copy the AMI into the cluster's region, or share it with the account.",
+        source: "spec, best practices (launch permission); an AMI is regional",
+        doc_url: CUSTOM_AMI_DOC,
+        check: Check::Image(image_not_found),
+    },
+    Rule {
+        id: "EA003",
+        name: "image-not-available",
+        severity: Severity::Error,
+        title: "The AMI is available and not deprecated",
+        explanation: "Only an AMI in state `available` can be launched. A deprecated AMI still launches when named by ID, \
+                      but its owner has marked it for retirement.",
+        remediation: "Use an available AMI; rebuild or replace a failed or deprecated one.",
+        source: "EC2 DescribeImages (State, DeprecationTime)",
+        doc_url: "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Image.html",
+        check: Check::Image(image_not_available),
+    },
+];
+
+fn release_supports_custom_ami(_: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+    if cx.release.supports_custom_ami() {
+        return vec![];
+    }
+    vec![
+        Finding::new(
+            "EA001",
+            Severity::Error,
+            format!(
+                "{} does not support custom AMIs (5.7.0 and later do)",
+                cx.release
+            ),
+        )
+        .with("ReleaseLabel", cx.release),
+    ]
+}
+
+fn image_not_found(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+    let ImageLookup::NotFound { code } = &subject.evidence.lookup else {
+        return vec![];
+    };
+    let account = cx.caller_account.as_deref().unwrap_or("the caller");
+    vec![
+        Finding::new(
+            "EA002",
+            Severity::Error,
+            format!(
+                "{} does not exist in {} or is not visible to account {account}",
+                subject.evidence.image_id, cx.region
+            ),
+        )
+        .with("ErrorCode", code)
+        .with("Region", &cx.region),
+    ]
+}
+
+fn image_not_available(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+    let Some(image) = subject.evidence.found() else {
+        return vec![];
+    };
+    let mut findings = Vec::new();
+    match image.state.as_deref() {
+        Some("available") => {}
+        Some(state) => {
+            let mut finding = Finding::new(
+                "EA003",
+                Severity::Error,
+                format!("the AMI is {state}, not available"),
+            )
+            .with("State", state);
+            if let Some(reason) = &image.state_reason {
+                finding = finding.with("StateReason", reason);
+            }
+            findings.push(finding);
+        }
+        None => findings.push(Finding::new(
+            "EA003",
+            Severity::Warning,
+            "DescribeImages did not give the AMI's state; availability was not checked",
+        )),
+    }
+    if let Some(deprecated) = image.deprecation_time.filter(|t| *t <= cx.now) {
+        findings.push(
+            Finding::new(
+                "EA003",
+                Severity::Warning,
+                format!(
+                    "the AMI has been deprecated since {}",
+                    deprecated.format("%Y-%m-%d")
+                ),
+            )
+            .with("DeprecationTime", deprecated.to_rfc3339()),
+        );
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::facts::{ImageEvidence, LaunchAccess, RegionFacts};
+    use crate::rules::testing::*;
+
+    #[test]
+    fn ea001_fires_before_5_7_and_not_after() {
+        let ev = evidence(good_image());
+        let region = RegionFacts::default();
+        assert_eq!(
+            fired(
+                release_supports_custom_ami,
+                &ev,
+                &region,
+                &context("emr-5.6.0")
+            ),
+            [("EA001", Severity::Error)]
+        );
+        assert!(
+            fired(
+                release_supports_custom_ami,
+                &ev,
+                &region,
+                &context("emr-5.7.0")
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn ea002_fires_when_not_found_only() {
+        let region = RegionFacts::default();
+        let missing = ImageEvidence {
+            image_id: "ami-0ea0000000000dead".into(),
+            lookup: ImageLookup::NotFound {
+                code: "InvalidAMIID.NotFound".into(),
+            },
+            launch_access: LaunchAccess::NotFetched,
+        };
+        let cx = context("emr-7.1.0");
+        let findings = image_not_found(
+            &ImageSubject {
+                evidence: &missing,
+                region: &region,
+            },
+            &cx,
+        );
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0]
+                .message
+                .contains("ami-0ea0000000000dead does not exist in us-east-1")
+        );
+        assert_eq!(findings[0].evidence["ErrorCode"], "InvalidAMIID.NotFound");
+        assert!(fired(image_not_found, &evidence(good_image()), &region, &cx).is_empty());
+    }
+
+    #[test]
+    fn ea003_fires_on_state_and_deprecation() {
+        let region = RegionFacts::default();
+        let cx = context("emr-7.1.0");
+        let mut failed = good_image();
+        failed.state = Some("failed".into());
+        assert_eq!(
+            fired(image_not_available, &evidence(failed), &region, &cx),
+            [("EA003", Severity::Error)]
+        );
+
+        let mut deprecated = good_image();
+        deprecated.deprecation_time = Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).single();
+        assert_eq!(
+            fired(image_not_available, &evidence(deprecated), &region, &cx),
+            [("EA003", Severity::Warning)]
+        );
+
+        let mut future = good_image();
+        future.deprecation_time = Utc.with_ymd_and_hms(2027, 6, 1, 0, 0, 0).single();
+        assert!(fired(image_not_available, &evidence(future), &region, &cx).is_empty());
+        assert!(fired(image_not_available, &evidence(good_image()), &region, &cx).is_empty());
+    }
+}

@@ -1,0 +1,143 @@
+//! Checks of user input before any call is made, each with a one-line message naming the bad value.
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InputError {
+    #[error("invalid AMI ID '{0}': expected ami- followed by 8 or 17 hex digits")]
+    ImageId(String),
+    #[error("invalid account ID '{0}': expected 12 digits")]
+    Account(String),
+    #[error("invalid instance type '{0}': expected FAMILY.SIZE, e.g. m5.xlarge")]
+    InstanceType(String),
+    #[error("invalid application name '{0}': expected letters, digits, '-' or '_'")]
+    Application(String),
+    #[error("invalid region '{0}': expected a region name such as us-east-1")]
+    Region(String),
+    #[error("invalid --now '{0}': expected an RFC 3339 time such as 2026-01-01T00:00:00Z")]
+    Now(String),
+}
+
+pub fn image_id(id: &str) -> Result<(), InputError> {
+    let hex = id.strip_prefix("ami-").unwrap_or("");
+    let ok = matches!(hex.len(), 8 | 17)
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError::ImageId(id.to_string()))
+    }
+}
+
+pub fn account(id: &str) -> Result<(), InputError> {
+    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(InputError::Account(id.to_string()))
+    }
+}
+
+/// `m5.xlarge`, `m7i-flex.large`, `u-6tb1.metal`, `mac2-m2pro.metal`.
+pub fn instance_type(name: &str) -> Result<(), InputError> {
+    let valid_part = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !p.starts_with('-')
+            && !p.ends_with('-')
+    };
+    match name.split_once('.') {
+        Some((family, size))
+            if valid_part(family)
+                && valid_part(size)
+                && family.as_bytes()[0].is_ascii_lowercase() =>
+        {
+            Ok(())
+        }
+        _ => Err(InputError::InstanceType(name.to_string())),
+    }
+}
+
+pub fn application(name: &str) -> Result<(), InputError> {
+    if !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(InputError::Application(name.to_string()))
+    }
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
+pub fn region(name: &str) -> Result<(), InputError> {
+    let parts: Vec<&str> = name.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError::Region(name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_ids() {
+        assert!(image_id("ami-12345678").is_ok());
+        assert!(image_id("ami-0abcdef1234567890").is_ok());
+        for bad in [
+            "ami-1234567",
+            "ami-0ABCDEF1234567890",
+            "ami-xyz",
+            "i-12345678",
+            "ami-123456789",
+            "",
+        ] {
+            assert_eq!(image_id(bad), Err(InputError::ImageId(bad.into())));
+        }
+    }
+
+    #[test]
+    fn accounts_instance_types_regions() {
+        assert!(account("111122223333").is_ok());
+        assert!(account("11112222333").is_err());
+        assert!(account("11112222333a").is_err());
+        for ok in [
+            "m5.xlarge",
+            "m7i-flex.large",
+            "u-6tb1.metal",
+            "c6gd.16xlarge",
+        ] {
+            assert!(instance_type(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "m5",
+            "M5.xlarge",
+            "m5.",
+            ".xlarge",
+            "m5.x large",
+            "m5.xlarge.big",
+        ] {
+            assert!(instance_type(bad).is_err(), "{bad}");
+        }
+        for ok in ["us-east-1", "us-gov-west-1", "ap-southeast-4"] {
+            assert!(region(ok).is_ok(), "{ok}");
+        }
+        for bad in ["us-east", "US-EAST-1", "useast1", "us-east-1a"] {
+            assert!(region(bad).is_err(), "{bad}");
+        }
+    }
+}
