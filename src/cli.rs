@@ -67,12 +67,12 @@ pub struct ImageArgs {
     #[arg(long, value_name = "LABEL")]
     pub release: String,
 
-    /// Instance type that will boot the AMIs (repeatable).
-    #[arg(long = "instance-type", value_name = "TYPE")]
+    /// Instance type that will boot the AMIs (repeatable, or comma-separated).
+    #[arg(long = "instance-type", value_name = "TYPE", value_delimiter = ',')]
     pub instance_types: Vec<String>,
 
-    /// EMR application the cluster runs (repeatable), e.g. Spark, Hive, Oozie.
-    #[arg(long = "application", value_name = "NAME")]
+    /// EMR application the cluster runs (repeatable, or comma-separated), e.g. Spark,Hive,Oozie.
+    #[arg(long = "application", value_name = "NAME", value_delimiter = ',')]
     pub applications: Vec<String>,
 
     /// Account that will launch the cluster (default: the caller's).

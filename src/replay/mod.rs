@@ -7,4 +7,4 @@ mod server;
 
 pub use params::{RequestKey, canonical};
 pub use scenario::{Exchange, Scenario, ScenarioError};
-pub use server::ReplayServer;
+pub use server::{ReplayLog, ReplayServer, identify};

@@ -128,6 +128,18 @@ pub fn find(key: &str) -> Option<&'static Rule> {
         .find(|r| r.id.eq_ignore_ascii_case(key) || r.name == key)
 }
 
+/// The catalogue as a Markdown table (the README's rule table is this, kept in step by a test).
+pub fn catalogue_markdown() -> String {
+    let mut table = String::from("| ID | Name | Default | Title |\n|---|---|---|---|\n");
+    for rule in registry() {
+        table.push_str(&format!(
+            "| {} | `{}` | {} | {} |\n",
+            rule.id, rule.name, rule.severity, rule.title
+        ));
+    }
+    table
+}
+
 /// Run every image rule over one image.
 pub fn evaluate_image(subject: &ImageSubject<'_>, context: &Context) -> Vec<Finding> {
     let mut findings: Vec<Finding> = registry()

@@ -1,0 +1,139 @@
+//! Helpers for end-to-end tests: run the real binary, hermetically, and check its JSON against the schema.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub const SCENARIO: &str = "mocks/image-factory";
+pub const NOW: &str = "2026-11-25T12:00:00Z";
+pub const LAUNCHER: &str = "444455556666";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `ami-0ea000000000000NN`.
+pub fn ami(n: u32) -> String {
+    format!("ami-0ea000000000000{n:02}")
+}
+
+/// The binary with no AWS configuration from this machine: no profiles, no instance metadata.
+pub fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_emr-ami-audit"));
+    command.current_dir(repo());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(&key);
+        }
+    }
+    command
+        .env("AWS_CONFIG_FILE", "/nonexistent/emr-ami-audit-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/emr-ami-audit-test/credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1");
+    command
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(command: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("the binary runs");
+    Run {
+        code: status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(stderr).expect("utf-8 stderr"),
+    }
+}
+
+/// Run with `--replay` on the shipped scenario.
+pub fn replay(args: &[&str]) -> Run {
+    run(command()
+        .args(["--replay", SCENARIO, "--now", NOW])
+        .args(args))
+}
+
+/// Run with `--format json` and return the exit code and the schema-checked report.
+pub fn replay_json(args: &[&str]) -> (i32, Value) {
+    let run = replay(&[&["--format", "json"], args].concat());
+    let report = parse_report(&run);
+    (run.code, report)
+}
+
+pub fn parse_report(run: &Run) -> Value {
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            run.stdout, run.stderr
+        )
+    });
+    assert_valid_report(&report);
+    report
+}
+
+pub fn assert_valid_report(report: &Value) {
+    let schema_path = repo().join("schema/report.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).expect("schema file"))
+            .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match the schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// The report's target with this ID.
+pub fn target<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["targets"]
+        .as_array()
+        .and_then(|targets| targets.iter().find(|t| t["id"] == id))
+        .unwrap_or_else(|| panic!("no target {id} in report"))
+}
+
+/// `(rule, severity)` of a target's findings, sorted.
+pub fn fired(target: &Value) -> Vec<(String, String)> {
+    let mut fired: Vec<(String, String)> = target["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or_default().to_string(),
+                f["severity"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    fired.sort();
+    fired
+}
+
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = items
+        .iter()
+        .map(|(r, s)| (r.to_string(), s.to_string()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+pub fn scenario_dir() -> &'static Path {
+    Path::new(SCENARIO)
+}

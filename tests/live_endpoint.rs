@@ -1,0 +1,109 @@
+//! The live code path (`--endpoint-url`, credentials from the environment) against a loopback server:
+//! throttling is retried, and every request is read-only.
+
+mod common;
+
+use common::*;
+use emr_ami_audit::replay::{ReplayServer, Scenario, identify};
+use wiremock::matchers::body_string_contains;
+use wiremock::{Mock, ResponseTemplate};
+
+async fn server() -> ReplayServer {
+    let scenario = Scenario::load(&repo().join(SCENARIO)).expect("shipped scenario loads");
+    ReplayServer::start(scenario).await
+}
+
+/// Run the binary in live mode against `url`, off the async runtime's threads.
+async fn run_live(url: String, args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        run(command()
+            .env("AWS_ACCESS_KEY_ID", "TESTACCESSKEY")
+            .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+            .env("AWS_REGION", "us-east-1")
+            .args(["--endpoint-url", &url, "--now", NOW, "--format", "json"])
+            .args(args))
+    })
+    .await
+    .expect("test thread")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_request_is_retried_then_succeeds() {
+    let server = server().await;
+    let throttle = "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message>\
+                    </Error></Errors><RequestID>throttle-1</RequestID></Response>";
+    Mock::given(body_string_contains("Action=DescribeImages&"))
+        .respond_with(ResponseTemplate::new(503).set_body_raw(throttle, "text/xml"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server.mock_server())
+        .await;
+    let args = [
+        "image",
+        &ami(2),
+        "--release",
+        "emr-6.15.0",
+        "--account",
+        LAUNCHER,
+    ]
+    .map(String::from)
+    .to_vec();
+    let run = run_live(server.url(), args).await;
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let report = parse_report(&run);
+    assert_eq!(target(&report, &ami(2))["status"], "audited");
+    assert_eq!(fired(target(&report, &ami(2))), pairs(&[("EA032", "info")]));
+    let requests = server
+        .mock_server()
+        .received_requests()
+        .await
+        .expect("recording on");
+    let describes = requests
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).starts_with("Action=DescribeImages&"))
+        .count();
+    assert_eq!(describes, 2, "one throttled attempt, one retry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_read_only() {
+    let server = server().await;
+    let mut args = vec!["image".to_string()];
+    args.extend((1..=19).map(ami));
+    args.extend(
+        [
+            "ami-0ea0000000000dead",
+            "--release",
+            "emr-7.1.0",
+            "--instance-type",
+            "m5.xlarge",
+            "--account",
+            LAUNCHER,
+        ]
+        .map(String::from),
+    );
+    let run = run_live(server.url(), args).await;
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    let requests = server
+        .mock_server()
+        .received_requests()
+        .await
+        .expect("recording on");
+    assert!(
+        requests.len() >= 20,
+        "the whole audit went through the server: {}",
+        requests.len()
+    );
+    for request in &requests {
+        let key = identify(request).expect("an AWS request");
+        assert!(
+            ["Describe", "List", "Get"]
+                .iter()
+                .any(|p| key.action.starts_with(p)),
+            "{} is not read-only",
+            key.action
+        );
+    }
+    // Every request was answered from the recording.
+    assert!(server.log().requests.iter().all(|(_, matched)| *matched));
+}
