@@ -50,6 +50,8 @@ pub struct Cli {
 pub enum Command {
     /// Audit candidate AMIs for an EMR release, instance types and applications.
     Image(ImageArgs),
+    /// Audit EMR clusters and the custom AMIs they use (default: every active cluster in the region).
+    Cluster(ClusterArgs),
     /// List the rule catalogue, or explain one rule.
     Rules {
         /// Rule ID (EA013) or name (root-volume-min-size).
@@ -78,6 +80,27 @@ pub struct ImageArgs {
     /// Account that will launch the cluster (default: the caller's).
     #[arg(long, value_name = "ACCOUNT_ID")]
     pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Cluster IDs (j- followed by 8 to 14 upper-case letters and digits). Without: list the clusters.
+    #[arg(value_name = "CLUSTER_ID")]
+    pub clusters: Vec<String>,
+
+    /// Cluster states to list (repeatable, or comma-separated) [default: STARTING, BOOTSTRAPPING,
+    /// RUNNING, WAITING].
+    #[arg(
+        long = "state",
+        value_name = "STATE",
+        value_delimiter = ',',
+        conflicts_with = "clusters"
+    )]
+    pub states: Vec<String>,
+
+    /// Only list clusters created after this date (YYYY-MM-DD) or time (RFC 3339).
+    #[arg(long, value_name = "WHEN", conflicts_with = "clusters")]
+    pub created_after: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 
 use crate::aws::{Aws, InstanceTypeBatch};
-use crate::facts::{CollectError, ImageEvidence, ImageLookup, LaunchAccess, RegionFacts};
+use crate::facts::{
+    CollectError, ImageEvidence, ImageLookup, LaunchAccess, NetworkFacts, RegionFacts,
+};
 
 /// DescribeImages and DescribeInstanceTypes take up to 100 IDs per call.
 const BATCH: usize = 100;
@@ -19,16 +21,51 @@ pub enum CollectUsageError {
     InvalidInstanceType(String),
 }
 
-/// What a run of image audits collected.
+/// What an audit needs collected: AMIs, and the instance types, releases and subnets they are judged with.
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    pub image_ids: Vec<String>,
+    pub instance_types: Vec<String>,
+    pub releases: Vec<String>,
+    pub subnet_ids: Vec<String>,
+    /// The account that will launch the AMIs (default: the caller's).
+    pub launching_account: Option<String>,
+}
+
+/// What a run collected.
 #[derive(Debug, Clone)]
 pub struct Collected {
     pub caller_account: Result<String, CollectError>,
     pub images: BTreeMap<String, ImageEvidence>,
     pub region: RegionFacts,
+    /// Instance types EC2 says do not exist.
+    pub invalid_instance_types: Vec<String>,
 }
 
-/// Collect everything the image rules need for `image_ids`, with the instance types and releases
-/// they will be judged against.
+/// Collect everything the image and cluster rules need, each distinct resource once, in batches.
+pub async fn collect(aws: &Aws, wanted: &Wanted) -> Collected {
+    let image_ids: Vec<String> = unique(&wanted.image_ids);
+    let (caller, images, (mut region, invalid), network) = tokio::join!(
+        aws.caller_account(),
+        describe_images(aws, &image_ids),
+        region_facts(aws, &wanted.instance_types, &wanted.releases),
+        network_facts(aws, &wanted.subnet_ids),
+    );
+    region.network = network;
+    let mut images = images;
+    let caller_ok = caller.as_ref().ok().map(String::as_str);
+    let launcher = wanted.launching_account.as_deref().or(caller_ok);
+    fill_launch_access(aws, &mut images, caller_ok, launcher).await;
+    Collected {
+        caller_account: caller,
+        images,
+        region,
+        invalid_instance_types: invalid,
+    }
+}
+
+/// As [`collect`], for AMIs the user named with instance types the user named: an instance type EC2
+/// does not know is the user's mistake.
 pub async fn collect_images(
     aws: &Aws,
     image_ids: &[String],
@@ -36,22 +73,18 @@ pub async fn collect_images(
     releases: &[String],
     launching_account: Option<&str>,
 ) -> Result<Collected, CollectUsageError> {
-    let image_ids: Vec<String> = unique(image_ids);
-    let (caller, images, region) = tokio::join!(
-        aws.caller_account(),
-        describe_images(aws, &image_ids),
-        region_facts(aws, instance_types, releases),
-    );
-    let region = region?;
-    let mut images = images;
-    let caller_ok = caller.as_ref().ok().map(String::as_str);
-    let launcher = launching_account.or(caller_ok);
-    fill_launch_access(aws, &mut images, caller_ok, launcher).await;
-    Ok(Collected {
-        caller_account: caller,
-        images,
-        region,
-    })
+    let wanted = Wanted {
+        image_ids: image_ids.to_vec(),
+        instance_types: instance_types.to_vec(),
+        releases: releases.to_vec(),
+        subnet_ids: Vec::new(),
+        launching_account: launching_account.map(str::to_string),
+    };
+    let collected = collect(aws, &wanted).await;
+    match collected.invalid_instance_types.first() {
+        Some(invalid) => Err(CollectUsageError::InvalidInstanceType(invalid.clone())),
+        None => Ok(collected),
+    }
 }
 
 fn unique(items: &[String]) -> Vec<String> {
@@ -103,11 +136,12 @@ async fn region_facts(
     aws: &Aws,
     instance_types: &[String],
     releases: &[String],
-) -> Result<RegionFacts, CollectUsageError> {
+) -> (RegionFacts, Vec<String>) {
     let mut facts = RegionFacts::default();
+    let mut invalid_types = Vec::new();
     let instance_types = unique(instance_types);
     if instance_types.is_empty() {
-        return Ok(facts);
+        return (facts, invalid_types);
     }
     for chunk in instance_types.chunks(BATCH) {
         match aws.describe_instance_types(chunk).await {
@@ -127,8 +161,16 @@ async fn region_facts(
                 }
             }
             Ok(InstanceTypeBatch::Invalid(invalid)) => {
-                let first = invalid.into_iter().next().unwrap_or_default();
-                return Err(CollectUsageError::InvalidInstanceType(first));
+                for name in chunk {
+                    let error = CollectError {
+                        service: "ec2".into(),
+                        action: "DescribeInstanceTypes".into(),
+                        code: "InvalidInstanceType".into(),
+                        message: format!("EC2 says {name} does not exist"),
+                    };
+                    facts.instance_types.insert(name.clone(), Err(error));
+                }
+                invalid_types.extend(invalid);
             }
             Err(error) => {
                 for name in chunk {
@@ -144,7 +186,68 @@ async fn region_facts(
         let supported = aws.supported_instance_types(&release).await;
         facts.emr_supported.insert(release, supported);
     }
-    Ok(facts)
+    (facts, invalid_types)
+}
+
+/// Subnet → VPC → DHCP options, one batched call per level.
+async fn network_facts(aws: &Aws, subnet_ids: &[String]) -> NetworkFacts {
+    let mut network = NetworkFacts::default();
+    let subnets = unique(subnet_ids);
+    for chunk in subnets.chunks(BATCH) {
+        settle(&mut network.subnets, chunk, aws.subnet_vpcs(chunk).await);
+    }
+    let vpcs = unique(
+        &network
+            .subnets
+            .values()
+            .filter_map(|v| v.as_ref().ok().cloned())
+            .collect::<Vec<_>>(),
+    );
+    for chunk in vpcs.chunks(BATCH) {
+        settle(&mut network.vpcs, chunk, aws.vpc_dhcp_options(chunk).await);
+    }
+    let options = unique(
+        &network
+            .vpcs
+            .values()
+            .filter_map(|v| v.as_ref().ok().cloned())
+            .collect::<Vec<_>>(),
+    );
+    for chunk in options.chunks(BATCH) {
+        settle(
+            &mut network.dhcp_options,
+            chunk,
+            aws.dhcp_options(chunk).await,
+        );
+    }
+    network
+}
+
+/// Record a batch's answer for each ID asked: its value, or why there is none.
+fn settle<T: Clone>(
+    into: &mut BTreeMap<String, Result<T, CollectError>>,
+    asked: &[String],
+    answer: Result<Vec<(String, T)>, CollectError>,
+) {
+    match answer {
+        Ok(found) => {
+            let found: BTreeMap<String, T> = found.into_iter().collect();
+            for id in asked {
+                let value = found.get(id).cloned().ok_or_else(|| CollectError {
+                    service: "ec2".into(),
+                    action: "Describe".into(),
+                    code: "EmptyAnswer".into(),
+                    message: format!("EC2 did not describe {id}"),
+                });
+                into.insert(id.clone(), value);
+            }
+        }
+        Err(error) => {
+            for id in asked {
+                into.insert(id.clone(), Err(error.clone()));
+            }
+        }
+    }
 }
 
 /// Ask only what the launch-permission rule can't settle from DescribeImages: the owner's permission

@@ -25,7 +25,8 @@ pub struct Context {
 /// The part of the context a report shows for each target.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ContextSummary {
-    pub release: String,
+    /// `None` when the release could not be known (a cluster that could not be described).
+    pub release: Option<String>,
     pub instance_types: Vec<String>,
     pub applications: Vec<String>,
     pub account: Option<String>,
@@ -34,7 +35,7 @@ pub struct ContextSummary {
 impl Context {
     pub fn summary(&self) -> ContextSummary {
         ContextSummary {
-            release: self.release.to_string(),
+            release: Some(self.release.to_string()),
             instance_types: self.instance_types.clone(),
             applications: self.applications.clone(),
             account: self.launching_account.clone(),

@@ -3,12 +3,14 @@
 //! The pipeline: targets → [`collect`] (through [`aws`], the only code that sees SDK types) →
 //! [`facts`] → [`rules`] (pure functions over facts and a [`context::Context`]) → [`report`].
 
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod collect;
 pub mod context;
 pub mod facts;
 pub mod os;
+pub mod plan;
 pub mod release;
 pub mod replay;
 pub mod report;

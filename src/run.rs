@@ -6,16 +6,19 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
+use futures::StreamExt;
 
+use crate::audit;
 use crate::aws::{Aws, AwsOptions, ConfigError};
-use crate::cli::{Cli, Command, FailOn, Format, ImageArgs};
-use crate::collect::{CollectUsageError, collect_images};
+use crate::cli::{Cli, ClusterArgs, Command, FailOn, Format, ImageArgs};
+use crate::collect::{self, CollectUsageError, Wanted, collect_images};
 use crate::context::Context;
-use crate::facts::ImageLookup;
+use crate::facts::{ClusterFacts, CollectError};
 use crate::release::{Release, ReleaseParseError};
 use crate::replay::{ReplayServer, Scenario, ScenarioError};
-use crate::report::{self, Report, ReportedFinding, Stats, Status, Target, TargetKind};
-use crate::rules::{self, ImageSubject, Severity};
+use crate::report::TargetKind;
+use crate::report::{self, Report, Stats};
+use crate::rules::{self, Severity};
 use crate::validate::{self, InputError};
 
 /// Anything that stops a run before a report: all exit with code 2.
@@ -46,6 +49,7 @@ pub async fn run(cli: &Cli) -> Result<Outcome, RunError> {
     match &cli.command {
         Command::Rules { rule } => explain_rules(rule.as_deref(), cli.format),
         Command::Image(args) => image(cli, args).await,
+        Command::Cluster(args) => cluster(cli, args).await,
     }
 }
 
@@ -140,32 +144,7 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<Outcome, RunError> {
     let targets = image_ids
         .iter()
         .filter_map(|id| collected.images.get(id))
-        .map(|evidence| {
-            let mut target = Target {
-                kind: TargetKind::Image,
-                id: evidence.image_id.clone(),
-                name: evidence.found().and_then(|i| i.name.clone()),
-                region: context.region.clone(),
-                context: context.summary(),
-                status: Status::Audited,
-                error: None,
-                findings: Vec::new(),
-            };
-            if let ImageLookup::Failed(error) = &evidence.lookup {
-                target.status = Status::NotAudited;
-                target.error = Some(format!("not audited: {error}"));
-                return target;
-            }
-            let subject = ImageSubject {
-                evidence,
-                region: &collected.region,
-            };
-            target.findings = rules::evaluate_image(&subject, &context)
-                .into_iter()
-                .map(ReportedFinding::from_finding)
-                .collect();
-            target
-        })
+        .map(|evidence| audit::image_target(evidence, &collected, &context))
         .collect();
     let stats = Stats {
         api_calls: aws.calls().snapshot(),
@@ -176,6 +155,136 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<Outcome, RunError> {
         stdout: render(&report, cli.format),
         exit_code: exit_code(&report, cli.fail_on),
     })
+}
+
+/// The states `cluster` lists by default: the ones whose instances are running.
+const ACTIVE_STATES: [&str; 4] = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"];
+/// Parallel DescribeCluster (+ instance groups/fleets) calls.
+const CLUSTER_CONCURRENCY: usize = 8;
+
+async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<Outcome, RunError> {
+    for id in &args.clusters {
+        validate::cluster_id(id)?;
+    }
+    let states = if args.states.is_empty() {
+        ACTIVE_STATES.map(String::from).to_vec()
+    } else {
+        args.states
+            .iter()
+            .map(|s| validate::cluster_state(s))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let created_after = args
+        .created_after
+        .as_deref()
+        .map(validate::date)
+        .transpose()?;
+    let now = now(cli)?;
+
+    let (aws, _server) = connect(cli).await?;
+    let started = Instant::now();
+    let mut errors = Vec::new();
+    let ids = if args.clusters.is_empty() {
+        match aws.list_clusters(&states, created_after).await {
+            Ok(ids) => ids,
+            Err(error) => {
+                errors.push(format!(
+                    "not audited: the clusters could not be listed: {error}"
+                ));
+                Vec::new()
+            }
+        }
+    } else {
+        ordered_unique(&args.clusters)
+    };
+    let described: Vec<(String, Result<ClusterFacts, CollectError>)> = futures::stream::iter(ids)
+        .map(|id| {
+            let aws = &aws;
+            async move {
+                let facts = aws.describe_cluster(&id).await;
+                (id, facts)
+            }
+        })
+        .buffered(CLUSTER_CONCURRENCY)
+        .collect()
+        .await;
+    let clusters: Vec<&ClusterFacts> = described
+        .iter()
+        .filter_map(|(_, c)| c.as_ref().ok())
+        .collect();
+    let report = audit_clusters(
+        &aws,
+        TargetKind::Cluster,
+        &described,
+        &clusters,
+        None,
+        now,
+        errors,
+        started,
+    )
+    .await;
+    Ok(Outcome {
+        stdout: render(&report, cli.format),
+        exit_code: exit_code(&report, cli.fail_on),
+    })
+}
+
+/// Collect what the clusters' custom AMIs need, once for all of them, and judge each cluster.
+#[allow(clippy::too_many_arguments)]
+async fn audit_clusters(
+    aws: &Aws,
+    kind: TargetKind,
+    described: &[(String, Result<ClusterFacts, CollectError>)],
+    clusters: &[&ClusterFacts],
+    launching_account: Option<String>,
+    now: DateTime<Utc>,
+    mut errors: Vec<String>,
+    started: Instant,
+) -> Report {
+    // Only clusters on custom AMIs need image, instance-type and network facts.
+    let custom: Vec<&&ClusterFacts> = clusters
+        .iter()
+        .filter(|c| !c.custom_amis().is_empty())
+        .collect();
+    let wanted = Wanted {
+        image_ids: custom.iter().flat_map(|c| c.custom_amis()).collect(),
+        instance_types: custom.iter().flat_map(|c| c.instance_types()).collect(),
+        releases: custom
+            .iter()
+            .filter_map(|c| c.release_label.clone())
+            .collect(),
+        subnet_ids: custom.iter().flat_map(|c| c.subnet_ids.clone()).collect(),
+        launching_account: launching_account.clone(),
+    };
+    let collected = collect::collect(aws, &wanted).await;
+    let caller = collected.caller_account.as_ref().ok().cloned();
+    if let Err(error) = &collected.caller_account {
+        errors.push(format!(
+            "the caller's account is unknown, so ownership was not judged: {error}"
+        ));
+    }
+    let base = Context {
+        // Replaced by each cluster's own release.
+        release: Release::new(0, 0, 0),
+        instance_types: Vec::new(),
+        applications: Vec::new(),
+        launching_account: launching_account.or(caller.clone()),
+        caller_account: caller,
+        region: aws.region().to_string(),
+        now,
+    };
+    let targets = described
+        .iter()
+        .map(|(id, facts)| match facts {
+            Ok(cluster) => audit::cluster_target(kind, cluster, &collected, &base),
+            Err(error) => audit::failed_cluster_target(kind, id, error, &base),
+        })
+        .collect();
+    let stats = Stats {
+        api_calls: aws.calls().snapshot(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    Report::new(targets, errors, stats)
 }
 
 fn render(report: &Report, format: Format) -> String {

@@ -14,6 +14,52 @@ pub enum InputError {
     Region(String),
     #[error("invalid --now '{0}': expected an RFC 3339 time such as 2026-01-01T00:00:00Z")]
     Now(String),
+    #[error(
+        "invalid cluster ID '{0}': expected j- followed by 8 to 14 upper-case letters and digits"
+    )]
+    ClusterId(String),
+    #[error("invalid cluster state '{0}': expected one of {STATES}")]
+    ClusterState(String),
+    #[error("invalid date '{0}': expected YYYY-MM-DD or an RFC 3339 time")]
+    Date(String),
+}
+
+const STATES: &str =
+    "STARTING, BOOTSTRAPPING, RUNNING, WAITING, TERMINATING, TERMINATED, TERMINATED_WITH_ERRORS";
+
+pub fn cluster_id(id: &str) -> Result<(), InputError> {
+    let rest = id.strip_prefix("j-").unwrap_or("");
+    let ok = (8..=14).contains(&rest.len())
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError::ClusterId(id.to_string()))
+    }
+}
+
+/// A cluster state, upper-cased (`running` → `RUNNING`).
+pub fn cluster_state(state: &str) -> Result<String, InputError> {
+    let upper = state.to_ascii_uppercase();
+    if STATES.split(", ").any(|s| s == upper) {
+        Ok(upper)
+    } else {
+        Err(InputError::ClusterState(state.to_string()))
+    }
+}
+
+/// `2024-11-01` (midnight UTC) or an RFC 3339 time.
+pub fn date(text: &str) -> Result<chrono::DateTime<chrono::Utc>, InputError> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| InputError::Date(text.to_string()))
 }
 
 pub fn image_id(id: &str) -> Result<(), InputError> {
@@ -108,6 +154,26 @@ mod tests {
         ] {
             assert_eq!(image_id(bad), Err(InputError::ImageId(bad.into())));
         }
+    }
+
+    #[test]
+    fn cluster_ids_states_dates() {
+        assert!(cluster_id("j-1CLEANETL0001").is_ok());
+        assert!(cluster_id("j-ABCDEFGH").is_ok());
+        for bad in [
+            "j-abcdefgh",
+            "j-ABC",
+            "j-ABCDEFGHIJKLMNO",
+            "i-ABCDEFGH",
+            "j-ABCD-EFGH",
+        ] {
+            assert!(cluster_id(bad).is_err(), "{bad}");
+        }
+        assert_eq!(cluster_state("running"), Ok("RUNNING".to_string()));
+        assert!(cluster_state("ACTIVE").is_err());
+        assert!(date("2024-11-01").is_ok());
+        assert!(date("2024-11-01T10:00:00Z").is_ok());
+        assert!(date("yesterday").is_err());
     }
 
     #[test]

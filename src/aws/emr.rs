@@ -2,8 +2,10 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_emr::types::{ClusterState, InstanceCollectionType};
+
 use super::{Aws, collect_error};
-use crate::facts::CollectError;
+use crate::facts::{ClusterFacts, CollectError, InstanceCollection, InstanceSlot};
 
 /// A bound on pages followed, so a server that keeps answering with a marker can't loop us forever.
 const MAX_PAGES: usize = 1000;
@@ -36,11 +38,211 @@ impl Aws {
                 _ => return Ok(types),
             }
         }
-        Err(CollectError {
+        Err(too_many_pages("ListSupportedInstanceTypes"))
+    }
+}
+
+impl Aws {
+    /// IDs of the clusters in `states`, created after `created_after` if given (ListClusters, every page).
+    pub async fn list_clusters(
+        &self,
+        states: &[String],
+        created_after: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<String>, CollectError> {
+        let states: Vec<ClusterState> = states
+            .iter()
+            .map(|s| ClusterState::from(s.as_str()))
+            .collect();
+        let created_after =
+            created_after.map(|t| aws_sdk_emr::primitives::DateTime::from_secs(t.timestamp()));
+        let mut ids = Vec::new();
+        let mut marker: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            self.calls.record("emr", "ListClusters");
+            let page = self
+                .emr
+                .list_clusters()
+                .set_cluster_states(Some(states.clone()))
+                .set_created_after(created_after)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| collect_error("emr", "ListClusters", &e))?;
+            ids.extend(
+                page.clusters()
+                    .iter()
+                    .filter_map(|c| c.id().map(str::to_string)),
+            );
+            match page.marker() {
+                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+                _ => return Ok(ids),
+            }
+        }
+        Err(too_many_pages("ListClusters"))
+    }
+
+    /// DescribeCluster, then ListInstanceGroups or ListInstanceFleets (every page).
+    pub async fn describe_cluster(&self, cluster_id: &str) -> Result<ClusterFacts, CollectError> {
+        self.calls.record("emr", "DescribeCluster");
+        let output = self
+            .emr
+            .describe_cluster()
+            .cluster_id(cluster_id)
+            .send()
+            .await
+            .map_err(|e| collect_error("emr", "DescribeCluster", &e))?;
+        let cluster = output.cluster().ok_or_else(|| CollectError {
             service: "emr".into(),
-            action: "ListSupportedInstanceTypes".into(),
-            code: "TooManyPages".into(),
-            message: format!("stopped after {MAX_PAGES} pages"),
-        })
+            action: "DescribeCluster".into(),
+            code: "EmptyAnswer".into(),
+            message: format!("no cluster in the answer for {cluster_id}"),
+        })?;
+        let text = |v: Option<&str>| v.map(str::to_string);
+        let collection = match cluster.instance_collection_type() {
+            Some(InstanceCollectionType::InstanceFleet) => Some(InstanceCollection::InstanceFleets),
+            Some(InstanceCollectionType::InstanceGroup) => Some(InstanceCollection::InstanceGroups),
+            _ => None,
+        };
+        let mut subnet_ids: Vec<String> = Vec::new();
+        if let Some(attributes) = cluster.ec2_instance_attributes() {
+            for subnet in attributes.ec2_subnet_id().into_iter().chain(
+                attributes
+                    .requested_ec2_subnet_ids()
+                    .iter()
+                    .map(String::as_str),
+            ) {
+                if !subnet.is_empty() && !subnet_ids.iter().any(|s| s == subnet) {
+                    subnet_ids.push(subnet.to_string());
+                }
+            }
+        }
+        let mut facts = ClusterFacts {
+            cluster_id: cluster.id().unwrap_or(cluster_id).to_string(),
+            name: text(cluster.name()),
+            state: cluster
+                .status()
+                .and_then(|s| s.state())
+                .map(|s| s.as_str().to_string()),
+            release_label: text(cluster.release_label()),
+            custom_ami_id: text(cluster.custom_ami_id()),
+            applications: cluster
+                .applications()
+                .iter()
+                .filter_map(|a| a.name().map(str::to_string))
+                .collect(),
+            ebs_root_volume_gib: cluster.ebs_root_volume_size(),
+            repo_upgrade_on_boot: cluster
+                .repo_upgrade_on_boot()
+                .map(|r| r.as_str().to_string()),
+            os_release_label: text(cluster.os_release_label()),
+            collection,
+            subnet_ids,
+            instances: Vec::new(),
+            unresolved: Vec::new(),
+        };
+        facts.instances = match collection {
+            Some(InstanceCollection::InstanceFleets) => {
+                self.instance_fleets(&facts.cluster_id).await?
+            }
+            _ => self.instance_groups(&facts.cluster_id).await?,
+        };
+        Ok(facts)
+    }
+
+    async fn instance_groups(&self, cluster_id: &str) -> Result<Vec<InstanceSlot>, CollectError> {
+        let mut slots = Vec::new();
+        let mut marker: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            self.calls.record("emr", "ListInstanceGroups");
+            let page = self
+                .emr
+                .list_instance_groups()
+                .cluster_id(cluster_id)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| collect_error("emr", "ListInstanceGroups", &e))?;
+            for group in page.instance_groups() {
+                let Some(instance_type) = group.instance_type() else {
+                    continue;
+                };
+                slots.push(InstanceSlot {
+                    container: container(
+                        group.instance_group_type().map(|t| t.as_str()),
+                        "group",
+                        group.id(),
+                        group.name(),
+                    ),
+                    instance_type: instance_type.to_string(),
+                    custom_ami_id: group.custom_ami_id().map(str::to_string),
+                });
+            }
+            match page.marker() {
+                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+                _ => return Ok(slots),
+            }
+        }
+        Err(too_many_pages("ListInstanceGroups"))
+    }
+
+    async fn instance_fleets(&self, cluster_id: &str) -> Result<Vec<InstanceSlot>, CollectError> {
+        let mut slots = Vec::new();
+        let mut marker: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            self.calls.record("emr", "ListInstanceFleets");
+            let page = self
+                .emr
+                .list_instance_fleets()
+                .cluster_id(cluster_id)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| collect_error("emr", "ListInstanceFleets", &e))?;
+            for fleet in page.instance_fleets() {
+                let where_ = container(
+                    fleet.instance_fleet_type().map(|t| t.as_str()),
+                    "fleet",
+                    fleet.id(),
+                    fleet.name(),
+                );
+                for spec in fleet.instance_type_specifications() {
+                    let Some(instance_type) = spec.instance_type() else {
+                        continue;
+                    };
+                    slots.push(InstanceSlot {
+                        container: where_.clone(),
+                        instance_type: instance_type.to_string(),
+                        custom_ami_id: spec.custom_ami_id().map(str::to_string),
+                    });
+                }
+            }
+            match page.marker() {
+                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+                _ => return Ok(slots),
+            }
+        }
+        Err(too_many_pages("ListInstanceFleets"))
+    }
+}
+
+/// `CORE group ig-2XYZ (Core)`.
+pub fn container(role: Option<&str>, kind: &str, id: Option<&str>, name: Option<&str>) -> String {
+    let mut text = format!("{} {kind}", role.unwrap_or("?"));
+    if let Some(id) = id {
+        text.push(' ');
+        text.push_str(id);
+    }
+    if let Some(name) = name.filter(|n| !n.is_empty()) {
+        text.push_str(&format!(" ({name})"));
+    }
+    text
+}
+
+fn too_many_pages(action: &str) -> CollectError {
+    CollectError {
+        service: "emr".into(),
+        action: action.into(),
+        code: "TooManyPages".into(),
+        message: format!("stopped after {MAX_PAGES} pages"),
     }
 }

@@ -4,6 +4,7 @@
 
 mod ec2;
 mod emr;
+mod network;
 mod sts;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 pub use ec2::{ImageBatch, InstanceTypeBatch};
+pub use emr::container;
 
 use crate::facts::CollectError;
 

@@ -46,6 +46,8 @@ pub struct Summary {
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     Image,
+    Cluster,
+    Plan,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -66,6 +68,43 @@ pub struct Target {
     pub status: Status,
     pub error: Option<String>,
     pub findings: Vec<ReportedFinding>,
+    /// Nested image targets: where an image is used (`cluster-level`, or a group/fleet and its
+    /// instance types).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<Vec<String>>,
+    /// Clusters and plans: whether every instance boots the EMR default AMI (no custom AMI at all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_ami: Option<bool>,
+    /// Clusters and plans: the audit of each custom AMI in the cluster's context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<Target>>,
+}
+
+impl Target {
+    pub fn new(kind: TargetKind, id: String, region: String, context: ContextSummary) -> Target {
+        Target {
+            kind,
+            id,
+            name: None,
+            region,
+            context,
+            status: Status::Audited,
+            error: None,
+            findings: Vec::new(),
+            used_by: None,
+            default_ami: None,
+            images: None,
+        }
+    }
+
+    /// This target and its nested image targets.
+    pub fn with_nested(&self) -> Vec<&Target> {
+        let mut all = vec![self];
+        for image in self.images.iter().flatten() {
+            all.extend(image.with_nested());
+        }
+        all
+    }
 }
 
 /// A finding with the registry's words about its rule.
@@ -110,6 +149,8 @@ impl Report {
                 Status::Audited => summary.targets_audited += 1,
                 Status::NotAudited => summary.targets_not_audited += 1,
             }
+        }
+        for target in targets.iter().flat_map(Target::with_nested) {
             for finding in &target.findings {
                 match finding.severity {
                     Severity::Error => summary.error += 1,
@@ -131,9 +172,14 @@ impl Report {
         }
     }
 
-    /// Whether anything could not be audited (exit code 3).
+    /// Whether anything could not be audited (exit code 3), a cluster's AMI included.
     pub fn incomplete(&self) -> bool {
-        self.summary.targets_not_audited > 0 || !self.errors.is_empty()
+        !self.errors.is_empty()
+            || self
+                .targets
+                .iter()
+                .flat_map(Target::with_nested)
+                .any(|t| t.status == Status::NotAudited)
     }
 
     /// The most severe finding, if any.

@@ -5,10 +5,16 @@ use std::fmt::Write;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
 
-use super::{Report, Status};
+use super::{Report, ReportedFinding, Status, Target};
 use crate::rules::Severity;
 
+struct Style {
+    colour: bool,
+    width: Option<u16>,
+}
+
 pub fn render_table(report: &Report, colour: bool, width: Option<u16>) -> String {
+    let style = Style { colour, width };
     let mut out = String::new();
     for error in &report.errors {
         let _ = writeln!(out, "run error: {error}");
@@ -17,69 +23,147 @@ pub fn render_table(report: &Report, colour: bool, width: Option<u16>) -> String
         out.push('\n');
     }
     for target in &report.targets {
-        let name = target
+        heading(&mut out, target);
+        match &target.images {
+            None => image_block(&mut out, target, &style),
+            Some(images) => cluster_block(&mut out, target, images, &style),
+        }
+        out.push('\n');
+    }
+    summary(&mut out, report);
+    out
+}
+
+fn heading(out: &mut String, target: &Target) {
+    let name = target
+        .name
+        .as_deref()
+        .map(|n| format!("  {n}"))
+        .unwrap_or_default();
+    let mut context = vec![target.region.clone()];
+    context.extend(target.context.release.clone());
+    if !target.context.instance_types.is_empty() {
+        context.push(target.context.instance_types.join(", "));
+    }
+    if let Some(account) = &target.context.account {
+        context.push(format!("account {account}"));
+    }
+    let _ = writeln!(out, "{}{name}  ({})", target.id, context.join(" · "));
+}
+
+fn image_block(out: &mut String, target: &Target, style: &Style) {
+    match target.status {
+        Status::NotAudited => {
+            let _ = writeln!(out, "  not audited: {}", strip(target.error.as_deref()));
+        }
+        Status::Audited if target.findings.is_empty() => {
+            let _ = writeln!(out, "  no findings");
+        }
+        Status::Audited => {
+            let rows = target.findings.iter().map(|f| (f, f.name.as_str()));
+            let _ = writeln!(
+                out,
+                "{}",
+                table(["Severity", "Rule", "Name", "Message"], rows, style)
+            );
+        }
+    }
+}
+
+fn cluster_block(out: &mut String, target: &Target, images: &[Target], style: &Style) {
+    if target.status == Status::NotAudited {
+        let _ = writeln!(out, "  not audited: {}", strip(target.error.as_deref()));
+        return;
+    }
+    if target.default_ami == Some(true) {
+        let _ = writeln!(out, "  EMR default AMI: no custom AMI to check");
+    }
+    for image in images {
+        let name = image
             .name
             .as_deref()
             .map(|n| format!("  {n}"))
             .unwrap_or_default();
-        let mut context = vec![target.region.clone(), target.context.release.clone()];
-        if !target.context.instance_types.is_empty() {
-            context.push(target.context.instance_types.join(", "));
+        let used_by = image.used_by.as_deref().unwrap_or_default().join("; ");
+        let _ = writeln!(out, "  {}{name}  ← {used_by}", image.id);
+        if image.status == Status::NotAudited {
+            let _ = writeln!(out, "    not audited: {}", strip(image.error.as_deref()));
         }
-        if let Some(account) = &target.context.account {
-            context.push(format!("account {account}"));
-        }
-        let _ = writeln!(out, "{}{name}  ({})", target.id, context.join(" · "));
-        match target.status {
-            Status::NotAudited => {
-                let _ = writeln!(
-                    out,
-                    "  not audited: {}",
-                    target.error.as_deref().unwrap_or("unknown error")
-                );
-            }
-            Status::Audited if target.findings.is_empty() => {
-                let _ = writeln!(out, "  no findings");
-            }
-            Status::Audited => {
-                let mut table = Table::new();
-                table.load_preset(UTF8_FULL_CONDENSED);
-                table.set_content_arrangement(ContentArrangement::Dynamic);
-                if let Some(width) = width {
-                    table.set_width(width);
-                }
-                if !colour {
-                    table.force_no_tty();
-                }
-                table.set_header(["Severity", "Rule", "Name", "Message"]);
-                for finding in &target.findings {
-                    let mut severity = Cell::new(finding.severity.as_str());
-                    if colour {
-                        severity = severity.fg(match finding.severity {
-                            Severity::Error => Color::Red,
-                            Severity::Warning => Color::Yellow,
-                            Severity::Info => Color::Blue,
-                        });
-                    }
-                    table.add_row(vec![
-                        severity,
-                        Cell::new(&finding.rule),
-                        Cell::new(&finding.name),
-                        Cell::new(&finding.message),
-                    ]);
-                }
-                let _ = writeln!(out, "{table}");
-            }
-        }
-        out.push('\n');
     }
+    let mut rows: Vec<(&ReportedFinding, &str)> = target
+        .findings
+        .iter()
+        .map(|f| (f, "cluster"))
+        .chain(
+            images
+                .iter()
+                .flat_map(|i| i.findings.iter().map(move |f| (f, i.id.as_str()))),
+        )
+        .collect();
+    // Most severe first across the cluster and its AMIs; the sort is stable, so cluster rows lead ties.
+    rows.sort_by_key(|(finding, _)| std::cmp::Reverse(finding.severity));
+    if rows.is_empty() {
+        let _ = writeln!(out, "  no findings");
+    } else {
+        let _ = writeln!(
+            out,
+            "{}",
+            table(
+                ["Severity", "Rule", "Where", "Message"],
+                rows.into_iter(),
+                style
+            )
+        );
+    }
+}
+
+fn table<'a>(
+    header: [&str; 4],
+    rows: impl Iterator<Item = (&'a ReportedFinding, &'a str)>,
+    style: &Style,
+) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(width) = style.width {
+        table.set_width(width);
+    }
+    if !style.colour {
+        table.force_no_tty();
+    }
+    table.set_header(header);
+    for (finding, third) in rows {
+        let mut severity = Cell::new(finding.severity.as_str());
+        if style.colour {
+            severity = severity.fg(match finding.severity {
+                Severity::Error => Color::Red,
+                Severity::Warning => Color::Yellow,
+                Severity::Info => Color::Blue,
+            });
+        }
+        table.add_row(vec![
+            severity,
+            Cell::new(&finding.rule),
+            Cell::new(third),
+            Cell::new(&finding.message),
+        ]);
+    }
+    table
+}
+
+fn strip(error: Option<&str>) -> &str {
+    let error = error.unwrap_or("unknown error");
+    error.strip_prefix("not audited: ").unwrap_or(error)
+}
+
+fn summary(out: &mut String, report: &Report) {
     let s = &report.summary;
     let calls: u64 = report.stats.api_calls.values().sum();
+    let targets = report.targets.len();
     let _ = writeln!(
         out,
-        "{} target{}: {} audited, {} not audited · {} error{}, {} warning{}, {} info · {calls} API call{} in {:.1} s",
-        s.targets_audited + s.targets_not_audited,
-        plural(s.targets_audited + s.targets_not_audited),
+        "{targets} target{}: {} audited, {} not audited · {} error{}, {} warning{}, {} info · {calls} API call{} in {:.1} s",
+        plural(targets),
         s.targets_audited,
         s.targets_not_audited,
         s.error,
@@ -90,7 +174,6 @@ pub fn render_table(report: &Report, colour: bool, width: Option<u16>) -> String
         plural(calls as usize),
         report.stats.elapsed_ms as f64 / 1000.0,
     );
-    out
 }
 
 fn plural(n: usize) -> &'static str {

@@ -3,6 +3,7 @@
 
 mod access;
 mod availability;
+mod cluster;
 mod instance_type;
 mod os_generation;
 mod shape;
@@ -13,7 +14,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::facts::{ImageEvidence, RegionFacts};
+use crate::facts::{ClusterFacts, ImageEvidence, RegionFacts};
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -75,10 +76,21 @@ pub struct ImageSubject<'a> {
 
 pub type ImageCheck = fn(&ImageSubject<'_>, &Context) -> Vec<Finding>;
 
+/// What a cluster rule looks at: the cluster, the AMIs it uses and the region's shared facts.
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterSubject<'a> {
+    pub cluster: &'a ClusterFacts,
+    pub images: &'a BTreeMap<String, ImageEvidence>,
+    pub region: &'a RegionFacts,
+}
+
+pub type ClusterCheck = fn(&ClusterSubject<'_>, &Context) -> Vec<Finding>;
+
 /// How a rule is evaluated, by what it looks at.
 #[derive(Clone, Copy)]
 pub enum Check {
     Image(ImageCheck),
+    Cluster(ClusterCheck),
 }
 
 /// A rule of the catalogue (RULES.md).
@@ -116,6 +128,7 @@ pub fn registry() -> &'static [Rule] {
         rules.extend(os_generation::RULES);
         rules.extend(instance_type::RULES);
         rules.extend(access::RULES);
+        rules.extend(cluster::RULES);
         rules.sort_by_key(|r| r.id);
         rules
     })
@@ -146,10 +159,29 @@ pub fn evaluate_image(subject: &ImageSubject<'_>, context: &Context) -> Vec<Find
         .iter()
         .flat_map(|rule| match rule.check {
             Check::Image(check) => check(subject, context),
+            Check::Cluster(_) => vec![],
         })
         .collect();
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+    sort(&mut findings);
     findings
+}
+
+/// Run every cluster rule over one cluster.
+pub fn evaluate_cluster(subject: &ClusterSubject<'_>, context: &Context) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = registry()
+        .iter()
+        .flat_map(|rule| match rule.check {
+            Check::Cluster(check) => check(subject, context),
+            Check::Image(_) => vec![],
+        })
+        .collect();
+    sort(&mut findings);
+    findings
+}
+
+/// Most severe first, then by rule ID.
+fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
 }
 
 #[cfg(test)]
@@ -295,11 +327,11 @@ mod tests {
     }
 
     #[test]
-    fn catalogue_of_the_foundation_is_complete() {
+    fn catalogue_is_complete() {
         let expected = [
-            "EA001", "EA002", "EA003", "EA010", "EA011", "EA012", "EA013", "EA014", "EA015",
-            "EA016", "EA017", "EA020", "EA021", "EA022", "EA023", "EA030", "EA031", "EA032",
-            "EA033",
+            "EA001", "EA002", "EA003", "EA010", "EA011", "EA012", "EA013", "EA014", "EA015", "EA016", "EA017", "EA020",
+            "EA021", "EA022", "EA023", "EA030", "EA031", "EA032", "EA033", "EA050", "EA051", "EA052", "EA053", "EA054",
+            "EA055", "EA056",
         ];
         let ids: Vec<&str> = registry().iter().map(|r| r.id).collect();
         assert_eq!(ids, expected);
