@@ -70,14 +70,25 @@ pub fn cluster_target(
     );
     target.name = cluster.name.clone();
     let amis = cluster.custom_amis();
-    target.default_ami = Some(amis.is_empty());
+    // A plan whose AMI is only known at deploy time is not "on the default AMI": unknown, and EA056 says why.
+    target.default_ami = match (amis.is_empty(), cluster.unresolved.is_empty()) {
+        (false, _) => Some(false),
+        (true, true) => Some(true),
+        (true, false) => None,
+    };
+    let mut judge_images = true;
     match release {
-        Some(Ok(release)) => context.release = release,
+        Some(Ok(release)) => {
+            context.release = release;
+            target.context = context.summary();
+        }
         Some(Err(error)) => {
             target.status = Status::NotAudited;
             target.error = Some(format!("not audited: {error}"));
             return target;
         }
+        // No release: nothing to judge on a default-AMI cluster, and for a plan EA056 names the gap.
+        None if amis.is_empty() || !cluster.unresolved.is_empty() => judge_images = false,
         None => {
             target.status = Status::NotAudited;
             target.error = Some(
@@ -86,7 +97,6 @@ pub fn cluster_target(
             return target;
         }
     }
-    target.context = context.summary();
 
     let subject = ClusterSubject {
         cluster,
@@ -99,7 +109,7 @@ pub fn cluster_target(
         .collect();
 
     let mut images = Vec::new();
-    for ami in &amis {
+    for ami in amis.iter().filter(|_| judge_images) {
         let (used_by, instance_types) = usage(cluster, ami);
         let mut image_context = context.clone();
         image_context.instance_types = instance_types;

@@ -52,6 +52,8 @@ pub enum Command {
     Image(ImageArgs),
     /// Audit EMR clusters and the custom AMIs they use (default: every active cluster in the region).
     Cluster(ClusterArgs),
+    /// Check a launch request (RunJobFlow JSON) or CloudFormation template before it is made.
+    Plan(PlanArgs),
     /// List the rule catalogue, or explain one rule.
     Rules {
         /// Rule ID (EA013) or name (root-volume-min-size).
@@ -101,6 +103,22 @@ pub struct ClusterArgs {
     /// Only list clusters created after this date (YYYY-MM-DD) or time (RFC 3339).
     #[arg(long, value_name = "WHEN", conflicts_with = "clusters")]
     pub created_after: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A RunJobFlow request as JSON, or a CloudFormation template (JSON or YAML) with AWS::EMR::Cluster
+    /// resources.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Template parameter value (repeatable); overrides the template's default.
+    #[arg(long = "parameter", value_name = "KEY=VALUE")]
+    pub parameters: Vec<String>,
+
+    /// Account that will launch the cluster (default: the caller's).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,10 +10,11 @@ use futures::StreamExt;
 
 use crate::audit;
 use crate::aws::{Aws, AwsOptions, ConfigError};
-use crate::cli::{Cli, ClusterArgs, Command, FailOn, Format, ImageArgs};
+use crate::cli::{Cli, ClusterArgs, Command, FailOn, Format, ImageArgs, PlanArgs};
 use crate::collect::{self, CollectUsageError, Wanted, collect_images};
 use crate::context::Context;
 use crate::facts::{ClusterFacts, CollectError};
+use crate::plan::{self, PlanError};
 use crate::release::{Release, ReleaseParseError};
 use crate::replay::{ReplayServer, Scenario, ScenarioError};
 use crate::report::TargetKind;
@@ -34,6 +35,8 @@ pub enum RunError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Collect(#[from] CollectUsageError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     #[error("unknown rule '{0}': `emr-ami-audit rules` lists them")]
     UnknownRule(String),
 }
@@ -50,6 +53,7 @@ pub async fn run(cli: &Cli) -> Result<Outcome, RunError> {
         Command::Rules { rule } => explain_rules(rule.as_deref(), cli.format),
         Command::Image(args) => image(cli, args).await,
         Command::Cluster(args) => cluster(cli, args).await,
+        Command::Plan(args) => plan(cli, args).await,
     }
 }
 
@@ -220,6 +224,41 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<Outcome, RunError> {
         None,
         now,
         errors,
+        started,
+    )
+    .await;
+    Ok(Outcome {
+        stdout: render(&report, cli.format),
+        exit_code: exit_code(&report, cli.fail_on),
+    })
+}
+
+async fn plan(cli: &Cli, args: &PlanArgs) -> Result<Outcome, RunError> {
+    let parameters = plan::parameters(&args.parameters)?;
+    if let Some(account) = &args.account {
+        validate::account(account)?;
+    }
+    let now = now(cli)?;
+    let (aws, _server) = connect(cli).await?;
+    // Read after connecting: `AWS::Region` in a template resolves to the region of the run.
+    let clusters = plan::load(&args.file, &parameters, aws.region())?;
+    let started = Instant::now();
+    let described: Vec<(String, Result<ClusterFacts, CollectError>)> = clusters
+        .into_iter()
+        .map(|c| (c.cluster_id.clone(), Ok(c)))
+        .collect();
+    let planned: Vec<&ClusterFacts> = described
+        .iter()
+        .filter_map(|(_, c)| c.as_ref().ok())
+        .collect();
+    let report = audit_clusters(
+        &aws,
+        TargetKind::Plan,
+        &described,
+        &planned,
+        args.account.clone(),
+        now,
+        Vec::new(),
         started,
     )
     .await;

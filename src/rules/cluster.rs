@@ -57,11 +57,11 @@ pub(super) const RULES: [Rule; 7] = [
         id: "EA054",
         name: "dns-rotate-risk",
         severity: Severity::Warning,
-        title: "A VPC with a non-standard domain name and AmazonProvidedDNS: the AMI must not rotate DNS servers",
+        title: "The AMI does not rotate DNS servers in a VPC with a custom domain and AmazonProvidedDNS",
         explanation: "In a VPC with a non-standard domain name and AmazonProvidedDNS, the `rotate` option in the \
                       operating system's DNS configuration breaks name resolution on EMR nodes.",
-        remediation: "Make sure the AMI's /etc/resolv.conf (and the DHCP client configuration) has no `options rotate` \
-                      (`emr-ami-audit inspect` checks an image's files).",
+        remediation: "Make sure the AMI's /etc/resolv.conf, and the DHCP client configuration that writes it, have no \
+                      `options rotate`.",
         source: "spec, best practices",
         doc_url: CUSTOM_AMI_DOC,
         check: Check::Cluster(dns_rotate_risk),

@@ -329,9 +329,9 @@ mod tests {
     #[test]
     fn catalogue_is_complete() {
         let expected = [
-            "EA001", "EA002", "EA003", "EA010", "EA011", "EA012", "EA013", "EA014", "EA015", "EA016", "EA017", "EA020",
-            "EA021", "EA022", "EA023", "EA030", "EA031", "EA032", "EA033", "EA050", "EA051", "EA052", "EA053", "EA054",
-            "EA055", "EA056",
+            "EA001", "EA002", "EA003", "EA010", "EA011", "EA012", "EA013", "EA014", "EA015",
+            "EA016", "EA017", "EA020", "EA021", "EA022", "EA023", "EA030", "EA031", "EA032",
+            "EA033", "EA050", "EA051", "EA052", "EA053", "EA054", "EA055", "EA056",
         ];
         let ids: Vec<&str> = registry().iter().map(|r| r.id).collect();
         assert_eq!(ids, expected);
