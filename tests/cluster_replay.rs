@@ -19,8 +19,11 @@ fn c_ami(n: u32) -> String {
     format!("ami-0c1000000000000{n:02}")
 }
 
+/// Per AMI of a cluster, the image rules that fired, as `rule:severity`.
+type ImageFindings = Vec<(String, Vec<String>)>;
+
 /// Cluster-level rules, then per AMI the image rules, as `rule:severity`.
-fn cluster_findings(target: &Value) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+fn cluster_findings(target: &Value) -> (Vec<String>, ImageFindings) {
     let rules = |t: &Value| -> Vec<String> {
         let mut r: Vec<String> = t["findings"]
             .as_array()
@@ -51,7 +54,7 @@ fn every_active_cluster_gets_exactly_the_findings_it_deserves() {
     let (code, report) = clusters_json(&["cluster"]);
     assert_eq!(code, 1);
     let info = || "EA033:info".to_string();
-    let expected: Vec<(&str, Vec<&str>, Vec<(String, Vec<String>)>)> = vec![
+    let expected: Vec<(&str, Vec<&str>, ImageFindings)> = vec![
         ("j-1CLEANETL0001", vec![], vec![(c_ami(1), vec![info()])]),
         ("j-2DEFAULTAMI02", vec![], vec![]),
         (
