@@ -264,3 +264,19 @@ fn bad_cluster_arguments_exit_2() {
         bad_date.stderr
     );
 }
+
+#[test]
+fn an_image_rule_error_alone_sets_the_exit_code() {
+    // j-AOLDAL2ON7X10 has no cluster-rule finding; its AMI's EA015 error must still fail the run.
+    let (code, report) = clusters_json(&["cluster", "j-AOLDAL2ON7X10"]);
+    let t = target(&report, "j-AOLDAL2ON7X10");
+    assert_eq!(t["findings"], json!([]));
+    assert_eq!(
+        cluster_findings(t).1,
+        [(
+            c_ami(4),
+            vec!["EA015:error".to_string(), "EA033:info".to_string()]
+        )]
+    );
+    assert_eq!(code, 1);
+}

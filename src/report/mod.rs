@@ -186,6 +186,7 @@ impl Report {
     pub fn worst(&self) -> Option<Severity> {
         self.targets
             .iter()
+            .flat_map(Target::with_nested)
             .flat_map(|t| &t.findings)
             .map(|f| f.severity)
             .max()
