@@ -34,6 +34,22 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// With --replay: report recordings the run never used (exit code 3).
+    #[arg(long, global = true, requires = "replay")]
+    pub replay_strict: bool,
+
+    /// Record every AWS request and response of this (live) run into DIR, in the replay format.
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+
+    /// With --record: replace an existing DIR.
+    #[arg(long, global = true, requires = "record")]
+    pub force: bool,
+
+    /// With --record: replace AWS account IDs (and the ARNs that contain them) with fixed fakes.
+    #[arg(long, global = true, requires = "record")]
+    pub redact_account: bool,
+
     /// Lowest severity that makes the exit code 1.
     #[arg(long, global = true, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
@@ -54,10 +70,26 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Check a launch request (RunJobFlow JSON) or CloudFormation template before it is made.
     Plan(PlanArgs),
+    /// Serve a recorded scenario to other tools.
+    #[command(subcommand)]
+    Mock(MockCommand),
     /// List the rule catalogue, or explain one rule.
     Rules {
         /// Rule ID (EA013) or name (root-volume-min-size).
         rule: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MockCommand {
+    /// Serve a recording on 127.0.0.1 (for the AWS CLI, other SDKs, Terraform: AWS_ENDPOINT_URL); Ctrl-C stops.
+    Serve {
+        /// The scenario directory (e.g. mocks/emr-clusters).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
 }
 

@@ -10,13 +10,15 @@ use futures::StreamExt;
 
 use crate::audit;
 use crate::aws::{Aws, AwsOptions, ConfigError};
-use crate::cli::{Cli, ClusterArgs, Command, FailOn, Format, ImageArgs, PlanArgs};
+use crate::cli::{Cli, ClusterArgs, Command, FailOn, Format, ImageArgs, MockCommand, PlanArgs};
 use crate::collect::{self, CollectUsageError, Wanted, collect_images};
 use crate::context::Context;
 use crate::facts::{ClusterFacts, CollectError};
 use crate::plan::{self, PlanError};
 use crate::release::{Release, ReleaseParseError};
-use crate::replay::{ReplayServer, Scenario, ScenarioError};
+use crate::replay::{
+    self as record, RecordError, RecordOptions, Recorder, ReplayServer, Scenario, ScenarioError,
+};
 use crate::report::TargetKind;
 use crate::report::{self, Report, Stats};
 use crate::rules::{self, Severity};
@@ -37,6 +39,10 @@ pub enum RunError {
     Collect(#[from] CollectUsageError),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error("cannot serve on 127.0.0.1:{0}: {1}")]
+    Serve(u16, std::io::Error),
     #[error("unknown rule '{0}': `emr-ami-audit rules` lists them")]
     UnknownRule(String),
 }
@@ -49,16 +55,69 @@ pub struct Outcome {
 }
 
 pub async fn run(cli: &Cli) -> Result<Outcome, RunError> {
-    match &cli.command {
-        Command::Rules { rule } => explain_rules(rule.as_deref(), cli.format),
-        Command::Image(args) => image(cli, args).await,
-        Command::Cluster(args) => cluster(cli, args).await,
-        Command::Plan(args) => plan(cli, args).await,
+    if let Some(dir) = &cli.record {
+        record::check_target(dir, cli.force)?;
+    }
+    let (mut report, session) = match &cli.command {
+        Command::Rules { rule } => return explain_rules(rule.as_deref(), cli.format),
+        Command::Mock(MockCommand::Serve { dir, port }) => return serve(dir, *port).await,
+        Command::Image(args) => image(cli, args).await?,
+        Command::Cluster(args) => cluster(cli, args).await?,
+        Command::Plan(args) => plan(cli, args).await?,
+    };
+    session.finish(cli, &mut report)?;
+    Ok(Outcome {
+        stdout: render(&report, cli.format),
+        exit_code: exit_code(&report, cli.fail_on),
+    })
+}
+
+/// The clients of a run, the replay server they talk to (alive as long as they are) and the recorder.
+struct Session {
+    aws: Aws,
+    server: Option<ReplayServer>,
+    recorder: Option<Recorder>,
+}
+
+impl Session {
+    /// After the report: `--replay-strict` lists unused recordings; `--record` writes the recording.
+    fn finish(self, cli: &Cli, report: &mut Report) -> Result<(), RunError> {
+        if cli.replay_strict
+            && let Some(server) = &self.server
+        {
+            report.errors.extend(
+                server
+                    .unused()
+                    .into_iter()
+                    .map(|e| format!("recording not used: {e}")),
+            );
+        }
+        if let (Some(dir), Some(recorder)) = (&cli.record, &self.recorder) {
+            let command: Vec<String> = std::env::args().skip(1).collect();
+            let options = RecordOptions {
+                description: format!(
+                    "Recorded by emr-ami-audit {} in {}: emr-ami-audit {}",
+                    env!("CARGO_PKG_VERSION"),
+                    self.aws.region(),
+                    command.join(" ")
+                ),
+                region: self.aws.region().to_string(),
+                force: cli.force,
+                redact_account: cli.redact_account,
+            };
+            recorder.write(dir, &options)?;
+            eprintln!(
+                "emr-ami-audit: recorded {} exchanges to {}",
+                recorder.len(),
+                dir.display()
+            );
+        }
+        Ok(())
     }
 }
 
-/// Clients for this run, and the replay server they talk to (kept alive as long as the clients).
-async fn connect(cli: &Cli) -> Result<(Aws, Option<ReplayServer>), RunError> {
+/// Clients for this run: the replay server's, or the AWS configuration chain's (recording if asked).
+async fn connect(cli: &Cli) -> Result<Session, RunError> {
     if let Some(region) = &cli.region {
         validate::region(region)?;
     }
@@ -71,14 +130,52 @@ async fn connect(cli: &Cli) -> Result<(Aws, Option<ReplayServer>), RunError> {
             .or(server.region())
             .unwrap_or("us-east-1");
         let aws = Aws::for_replay(&server.url(), region)?;
-        return Ok((aws, Some(server)));
+        return Ok(Session {
+            aws,
+            server: Some(server),
+            recorder: None,
+        });
     }
+    let recorder = cli.record.as_ref().map(|_| Recorder::default());
     let options = AwsOptions {
         region: cli.region.clone(),
         profile: cli.profile.clone(),
         endpoint_url: cli.endpoint_url.clone(),
+        recorder: recorder.clone(),
     };
-    Ok((Aws::from_environment(&options).await?, None))
+    Ok(Session {
+        aws: Aws::from_environment(&options).await?,
+        server: None,
+        recorder,
+    })
+}
+
+/// `mock serve`: answer from a scenario on 127.0.0.1 until Ctrl-C.
+async fn serve(dir: &std::path::Path, port: u16) -> Result<Outcome, RunError> {
+    let scenario = Scenario::load(dir)?;
+    let count = scenario.exchanges.len();
+    let server = ReplayServer::start_on_port(scenario, port)
+        .await
+        .map_err(|e| RunError::Serve(port, e))?;
+    eprintln!(
+        "emr-ami-audit: serving {} ({count} recorded exchanges) on {}; Ctrl-C stops\n  export AWS_ENDPOINT_URL={}",
+        dir.display(),
+        server.url(),
+        server.url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| RunError::Serve(port, e))?;
+    let log = server.log();
+    let matched = log.requests.iter().filter(|(_, m)| *m).count();
+    eprintln!(
+        "emr-ami-audit: stopped after {} requests ({matched} matched)",
+        log.requests.len()
+    );
+    Ok(Outcome {
+        stdout: String::new(),
+        exit_code: 0,
+    })
 }
 
 fn now(cli: &Cli) -> Result<DateTime<Utc>, InputError> {
@@ -100,7 +197,7 @@ fn ordered_unique(items: &[String]) -> Vec<String> {
         .collect()
 }
 
-async fn image(cli: &Cli, args: &ImageArgs) -> Result<Outcome, RunError> {
+async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunError> {
     for id in &args.images {
         validate::image_id(id)?;
     }
@@ -118,10 +215,11 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<Outcome, RunError> {
     let image_ids = ordered_unique(&args.images);
     let instance_types = ordered_unique(&args.instance_types);
 
-    let (aws, _server) = connect(cli).await?;
+    let session = connect(cli).await?;
+    let aws = &session.aws;
     let started = Instant::now();
     let collected = collect_images(
-        &aws,
+        aws,
         &image_ids,
         &instance_types,
         &[release.to_string()],
@@ -155,10 +253,7 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<Outcome, RunError> {
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     let report = Report::new(targets, errors, stats);
-    Ok(Outcome {
-        stdout: render(&report, cli.format),
-        exit_code: exit_code(&report, cli.fail_on),
-    })
+    Ok((report, session))
 }
 
 /// The states `cluster` lists by default: the ones whose instances are running.
@@ -166,7 +261,7 @@ const ACTIVE_STATES: [&str; 4] = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITI
 /// Parallel DescribeCluster (+ instance groups/fleets) calls.
 const CLUSTER_CONCURRENCY: usize = 8;
 
-async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<Outcome, RunError> {
+async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), RunError> {
     for id in &args.clusters {
         validate::cluster_id(id)?;
     }
@@ -185,7 +280,8 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<Outcome, RunError> {
         .transpose()?;
     let now = now(cli)?;
 
-    let (aws, _server) = connect(cli).await?;
+    let session = connect(cli).await?;
+    let aws = &session.aws;
     let started = Instant::now();
     let mut errors = Vec::new();
     let ids = if args.clusters.is_empty() {
@@ -217,7 +313,7 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<Outcome, RunError> {
         .filter_map(|(_, c)| c.as_ref().ok())
         .collect();
     let report = audit_clusters(
-        &aws,
+        aws,
         TargetKind::Cluster,
         &described,
         &clusters,
@@ -227,19 +323,17 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<Outcome, RunError> {
         started,
     )
     .await;
-    Ok(Outcome {
-        stdout: render(&report, cli.format),
-        exit_code: exit_code(&report, cli.fail_on),
-    })
+    Ok((report, session))
 }
 
-async fn plan(cli: &Cli, args: &PlanArgs) -> Result<Outcome, RunError> {
+async fn plan(cli: &Cli, args: &PlanArgs) -> Result<(Report, Session), RunError> {
     let parameters = plan::parameters(&args.parameters)?;
     if let Some(account) = &args.account {
         validate::account(account)?;
     }
     let now = now(cli)?;
-    let (aws, _server) = connect(cli).await?;
+    let session = connect(cli).await?;
+    let aws = &session.aws;
     // Read after connecting: `AWS::Region` in a template resolves to the region of the run.
     let clusters = plan::load(&args.file, &parameters, aws.region())?;
     let started = Instant::now();
@@ -252,7 +346,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> Result<Outcome, RunError> {
         .filter_map(|(_, c)| c.as_ref().ok())
         .collect();
     let report = audit_clusters(
-        &aws,
+        aws,
         TargetKind::Plan,
         &described,
         &planned,
@@ -262,10 +356,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> Result<Outcome, RunError> {
         started,
     )
     .await;
-    Ok(Outcome {
-        stdout: render(&report, cli.format),
-        exit_code: exit_code(&report, cli.fail_on),
-    })
+    Ok((report, session))
 }
 
 /// Collect what the clusters' custom AMIs need, once for all of them, and judge each cluster.

@@ -5,6 +5,7 @@
 mod ec2;
 mod emr;
 mod network;
+mod recording;
 mod sts;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,8 @@ pub use ec2::{ImageBatch, InstanceTypeBatch};
 pub use emr::container;
 
 use crate::facts::CollectError;
+use crate::replay::Recorder;
+use recording::RecordingInterceptor;
 
 /// Where the clients send their requests.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +31,8 @@ pub struct AwsOptions {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Record every exchange (`--record`).
+    pub recorder: Option<Recorder>,
 }
 
 /// Why clients could not be built.
@@ -80,7 +85,7 @@ impl Aws {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
-        Self::from_config(&config)
+        Self::from_config(&config, options.recorder.as_ref())
     }
 
     /// Clients for the loopback replay server: static dummy credentials and no lookups of the
@@ -97,16 +102,27 @@ impl Aws {
             .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(10)))
             .timeout_config(timeouts())
             .build();
-        Self::from_config(&config)
+        Self::from_config(&config, None)
     }
 
     /// Service configs built from the loaded `SdkConfig`, so `AWS_ENDPOINT_URL_*` are honoured.
-    fn from_config(config: &SdkConfig) -> Result<Aws, ConfigError> {
+    fn from_config(config: &SdkConfig, recorder: Option<&Recorder>) -> Result<Aws, ConfigError> {
         let region = config.region().ok_or(ConfigError::NoRegion)?.to_string();
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(config);
+        let mut emr = aws_sdk_emr::config::Builder::from(config);
+        let mut sts = aws_sdk_sts::config::Builder::from(config);
+        if let Some(recorder) = recorder {
+            let interceptor = || RecordingInterceptor {
+                recorder: recorder.clone(),
+            };
+            ec2 = ec2.interceptor(interceptor());
+            emr = emr.interceptor(interceptor());
+            sts = sts.interceptor(interceptor());
+        }
         Ok(Aws {
-            ec2: aws_sdk_ec2::Client::new(config),
-            emr: aws_sdk_emr::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+            emr: aws_sdk_emr::Client::from_conf(emr.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
             region,
             calls: CallCounter::default(),
         })

@@ -2,9 +2,11 @@
 //! the real SDK clients run unchanged against them. See `mocks/README.md` for the format.
 
 mod params;
+mod record;
 mod scenario;
 mod server;
 
 pub use params::{RequestKey, canonical};
-pub use scenario::{Exchange, Scenario, ScenarioError};
-pub use server::{ReplayLog, ReplayServer, identify};
+pub use record::{RecordError, RecordOptions, Recorder, check_target};
+pub use scenario::{Exchange, ExchangeFile, Scenario, ScenarioError, ScenarioFile};
+pub use server::{ReplayLog, ReplayServer, identify, identify_parts};

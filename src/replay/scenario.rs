@@ -16,6 +16,9 @@ pub struct ScenarioFile {
     /// The region the answers were recorded in; the default region of a replay.
     #[serde(default)]
     pub region: Option<String>,
+    /// Commands (arguments after the global options) this scenario answers; the coverage test runs them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<Vec<String>>,
     pub exchanges: Vec<ExchangeFile>,
 }
 
@@ -55,6 +58,7 @@ pub struct Scenario {
     pub dir: PathBuf,
     pub description: String,
     pub region: Option<String>,
+    pub commands: Vec<Vec<String>>,
     pub exchanges: Vec<Exchange>,
 }
 
@@ -160,6 +164,7 @@ impl Scenario {
             dir: dir.to_path_buf(),
             description: file.description,
             region: file.region,
+            commands: file.commands,
             exchanges,
         })
     }

@@ -16,6 +16,7 @@ pub const NO_RECORDING: &str = "NoRecordedAnswer";
 pub struct ReplayServer {
     server: MockServer,
     log: Arc<Mutex<ReplayLog>>,
+    exchanges: Arc<Vec<Exchange>>,
     region: Option<String>,
 }
 
@@ -29,25 +30,58 @@ pub struct ReplayLog {
 impl ReplayServer {
     /// Start serving `scenario` on 127.0.0.1 at a free port.
     pub async fn start(scenario: Scenario) -> ReplayServer {
-        let server = MockServer::start().await;
+        Self::serve(scenario, MockServer::start().await, false).await
+    }
+
+    /// Serve on 127.0.0.1:`port` (0: any free port), logging each request and whether it matched to
+    /// stderr (`mock serve`).
+    pub async fn start_on_port(scenario: Scenario, port: u16) -> std::io::Result<ReplayServer> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        let server = MockServer::builder().listener(listener).start().await;
+        Ok(Self::serve(scenario, server, true).await)
+    }
+
+    async fn serve(scenario: Scenario, server: MockServer, verbose: bool) -> ReplayServer {
         let log = Arc::new(Mutex::new(ReplayLog {
             requests: Vec::new(),
             uses: vec![0; scenario.exchanges.len()],
         }));
         let region = scenario.region.clone();
+        let exchanges = Arc::new(scenario.exchanges);
         Mock::given(any())
             .respond_with(ScenarioResponder {
                 label: scenario.dir.display().to_string(),
-                exchanges: Arc::new(scenario.exchanges),
+                exchanges: Arc::clone(&exchanges),
                 log: Arc::clone(&log),
+                verbose,
             })
             .mount(&server)
             .await;
         ReplayServer {
             server,
             log,
+            exchanges,
             region,
         }
+    }
+
+    /// Recorded exchanges that answered no request, as `service Action params (file)`.
+    pub fn unused(&self) -> Vec<String> {
+        let log = self.log();
+        self.exchanges
+            .iter()
+            .zip(log.uses)
+            .filter(|(_, uses)| *uses == 0)
+            .map(|(e, _)| {
+                format!(
+                    "{} {} {} ({})",
+                    e.service,
+                    e.action,
+                    e.params,
+                    e.response_file.display()
+                )
+            })
+            .collect()
     }
 
     pub fn url(&self) -> String {
@@ -73,6 +107,7 @@ struct ScenarioResponder {
     label: String,
     exchanges: Arc<Vec<Exchange>>,
     log: Arc<Mutex<ReplayLog>>,
+    verbose: bool,
 }
 
 impl Respond for ScenarioResponder {
@@ -98,6 +133,12 @@ impl Respond for ScenarioResponder {
             .find(|i| log.uses.get(*i).copied().unwrap_or(0) == 0)
             .or(matching.last().copied());
         log.requests.push((key.clone(), chosen.is_some()));
+        if self.verbose {
+            match chosen.and_then(|i| self.exchanges.get(i)) {
+                Some(e) => eprintln!("{key} → {} ({})", e.response_file.display(), e.status),
+                None => eprintln!("{key} → no recording ({NO_RECORDING})"),
+            }
+        }
         let Some(index) = chosen else {
             let message = format!(
                 "no recorded answer in {} for {} {} with parameters {}",
@@ -122,14 +163,25 @@ fn content_type(service: &str) -> &'static str {
     }
 }
 
-/// Service, action and parameters of an SDK request: EMR by its `x-amz-target` header and JSON body,
-/// EC2 and STS by their query-protocol form body.
+/// Service, action and parameters of an SDK request as the server receives it.
 pub fn identify(request: &Request) -> Result<RequestKey, String> {
-    if let Some(target) = request
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-    {
+    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+    identify_parts(
+        header("x-amz-target"),
+        header("authorization"),
+        &request.body,
+    )
+}
+
+/// Service, action and parameters from the parts of a request that tell them: EMR by its
+/// `x-amz-target` header and JSON body, EC2 and STS by their query-protocol form body (the SigV4
+/// credential scope in `authorization` settles the service when the API version doesn't).
+pub fn identify_parts(
+    target: Option<&str>,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Result<RequestKey, String> {
+    if let Some(target) = target {
         let (prefix, action) = target
             .split_once('.')
             .ok_or_else(|| format!("unrecognised x-amz-target '{target}'"))?;
@@ -137,11 +189,10 @@ pub fn identify(request: &Request) -> Result<RequestKey, String> {
             "ElasticMapReduce" => "emr",
             other => return Err(format!("unsupported JSON service '{other}'")),
         };
-        let params: Value = if request.body.is_empty() {
+        let params: Value = if body.is_empty() {
             Value::Object(Default::default())
         } else {
-            serde_json::from_slice(&request.body)
-                .map_err(|e| format!("request body is not JSON: {e}"))?
+            serde_json::from_slice(body).map_err(|e| format!("request body is not JSON: {e}"))?
         };
         return Ok(RequestKey {
             service: service.into(),
@@ -149,12 +200,13 @@ pub fn identify(request: &Request) -> Result<RequestKey, String> {
             params: canonical(&params),
         });
     }
-    let (action, version, params) = query_params(&request.body);
+    let (action, version, params) = query_params(body);
     let action = action.ok_or("request has neither x-amz-target nor an Action parameter")?;
     let service = match version.as_deref() {
         Some("2016-11-15") => "ec2".to_string(),
         Some("2011-06-15") => "sts".to_string(),
-        _ => signing_service(request)
+        _ => authorization
+            .and_then(signing_service)
             .ok_or_else(|| format!("cannot tell the service of action {action}"))?,
     };
     Ok(RequestKey {
@@ -165,9 +217,12 @@ pub fn identify(request: &Request) -> Result<RequestKey, String> {
 }
 
 /// The service named in the SigV4 credential scope: `Credential=AKID/20240101/us-east-1/ec2/aws4_request`.
-fn signing_service(request: &Request) -> Option<String> {
-    let auth = request.headers.get("authorization")?.to_str().ok()?;
-    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
+fn signing_service(authorization: &str) -> Option<String> {
+    let scope = authorization
+        .split("Credential=")
+        .nth(1)?
+        .split(',')
+        .next()?;
     scope.split('/').nth(3).map(str::to_string)
 }
 

@@ -1,0 +1,414 @@
+//! `--record`, `--replay-strict`, `mock serve`, and the coverage of the shipped scenarios.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+use emr_ami_audit::replay::{ReplayServer, Scenario};
+use serde_json::Value;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn image_factory() -> ReplayServer {
+    ReplayServer::start(Scenario::load(&repo().join(SCENARIO)).expect("scenario")).await
+}
+
+/// Run the binary live against `url` with fake credentials (and a fake session token to look for).
+async fn live(url: String, args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        run(command()
+            .env("AWS_ACCESS_KEY_ID", "TESTACCESSKEYRECORD")
+            .env("AWS_SECRET_ACCESS_KEY", "test-secret-not-to-be-written")
+            .env("AWS_SESSION_TOKEN", "FAKESESSIONTOKENNOTTOBEWRITTEN")
+            .env("AWS_REGION", "us-east-1")
+            .args(["--endpoint-url", &url, "--now", NOW])
+            .args(args))
+    })
+    .await
+    .expect("test thread")
+}
+
+fn main_args() -> Vec<String> {
+    let mut args = vec!["image".to_string()];
+    args.extend((1..=19).map(ami));
+    args.extend(
+        [
+            "ami-0ea0000000000dead",
+            "--release",
+            "emr-7.1.0",
+            "--instance-type",
+            "m5.xlarge",
+        ]
+        .map(String::from),
+    );
+    args
+}
+
+fn without_timing(mut report: Value) -> Value {
+    if let Some(stats) = report.get_mut("stats").and_then(Value::as_object_mut) {
+        stats.remove("elapsed_ms");
+    }
+    report
+}
+
+fn all_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(all_files(&path));
+        } else {
+            files.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).expect("text file"),
+            ));
+        }
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_run_replays_to_the_same_report_and_holds_no_secrets() {
+    let server = image_factory().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording = dir.path().join("recorded");
+    let mut args = vec![
+        "--format".to_string(),
+        "json".into(),
+        "--record".into(),
+        recording.display().to_string(),
+    ];
+    args.extend(main_args());
+    args.extend(["--account".to_string(), LAUNCHER.to_string()]);
+    let recorded = live(server.url(), args).await;
+    assert_eq!(recorded.code, 1, "{}", recorded.stderr);
+    assert!(
+        recorded.stderr.contains("recorded 23 exchanges"),
+        "{}",
+        recorded.stderr
+    );
+
+    let mut replay_args: Vec<String> = [
+        "--replay",
+        &recording.display().to_string(),
+        "--replay-strict",
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]
+    .map(String::from)
+    .to_vec();
+    replay_args.extend(main_args());
+    replay_args.extend(["--account".to_string(), LAUNCHER.to_string()]);
+    let replayed = run(command().args(&replay_args));
+    assert_eq!(replayed.code, 1, "{}", replayed.stderr);
+    assert_eq!(
+        without_timing(parse_report(&replayed)),
+        without_timing(parse_report(&recorded)),
+        "the replay reproduces the live report, API calls included"
+    );
+
+    for (path, text) in all_files(&recording) {
+        for secret in [
+            "TESTACCESSKEYRECORD",
+            "test-secret-not-to-be-written",
+            "FAKESESSIONTOKENNOTTOBEWRITTEN",
+            "AWS4-HMAC-SHA256",
+            "Signature=",
+        ] {
+            assert!(!text.contains(secret), "{path} contains {secret}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redacted_recording_has_no_real_account_and_still_replays() {
+    let server = image_factory().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording = dir.path().join("redacted");
+    let args: Vec<String> = [
+        "--format",
+        "json",
+        "--record",
+        &recording.display().to_string(),
+        "--redact-account",
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain(main_args())
+    .chain(["--account".to_string(), LAUNCHER.to_string()])
+    .collect();
+    let recorded = live(server.url(), args).await;
+    assert_eq!(recorded.code, 1, "{}", recorded.stderr);
+    let files = all_files(&recording);
+    assert!(files.len() >= 5);
+    for (path, text) in &files {
+        for account in ["111122223333", "444455556666", "555566667777"] {
+            assert!(!text.contains(account), "{path} still names {account}");
+        }
+    }
+    // The same fake stands for the same account everywhere, so the audit replays with the fake launcher.
+    let index = std::fs::read_to_string(recording.join("exchanges.json")).expect("index");
+    let fake_launcher = index
+        .split("--account ")
+        .nth(1)
+        .map(|rest| rest.chars().take(12).collect::<String>())
+        .expect("the command line is in the description");
+    let replayed = run(command()
+        .args([
+            "--replay",
+            &recording.display().to_string(),
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ])
+        .args(main_args())
+        .args(["--account", &fake_launcher]));
+    let report = parse_report(&replayed);
+    assert_eq!(replayed.code, 1, "{}", replayed.stderr);
+    assert_eq!(
+        fired(target(&report, &ami(11))),
+        pairs(&[("EA030", "error"), ("EA033", "info")])
+    );
+    assert_eq!(
+        fired(target(&report, &ami(15))),
+        pairs(&[("EA030", "warning"), ("EA033", "info")])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_recording_is_kept_unless_forced() {
+    let server = image_factory().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording = dir.path().join("existing");
+    std::fs::create_dir(&recording).expect("mkdir");
+    std::fs::write(recording.join("keep.txt"), "mine").expect("write");
+    let args = |force: bool| -> Vec<String> {
+        let mut a: Vec<String> = vec!["--record".into(), recording.display().to_string()];
+        if force {
+            a.push("--force".into());
+        }
+        a.extend(
+            [
+                "image",
+                &ami(2),
+                "--release",
+                "emr-6.15.0",
+                "--account",
+                LAUNCHER,
+            ]
+            .map(String::from),
+        );
+        a
+    };
+    let refused = live(server.url(), args(false)).await;
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("already exists: give --force"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        server
+            .mock_server()
+            .received_requests()
+            .await
+            .expect("recording")
+            .is_empty(),
+        "refused before any call"
+    );
+    assert!(recording.join("keep.txt").exists());
+
+    let forced = live(server.url(), args(true)).await;
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert!(!recording.join("keep.txt").exists());
+    assert!(recording.join("exchanges.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_recording_leaves_no_partial_scenario() {
+    let slow = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&slow)
+        .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording = dir.path().join("interrupted");
+    let mut child = command()
+        .env("AWS_ACCESS_KEY_ID", "TESTACCESSKEY")
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .args([
+            "--endpoint-url",
+            &slow.uri(),
+            "--record",
+            &recording.display().to_string(),
+        ])
+        .args(["image", &ami(2), "--release", "emr-6.15.0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Wait until the run is mid-call, then kill it.
+    for _ in 0..100 {
+        if !slow
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().expect("kill");
+    child.wait().expect("reaped");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(left.is_empty(), "nothing may be left behind: {left:?}");
+}
+
+#[test]
+fn replay_strict_reports_recordings_the_run_never_used() {
+    let run = replay(&[
+        "--replay-strict",
+        "--format",
+        "json",
+        "image",
+        &ami(2),
+        "--release",
+        "emr-6.15.0",
+        "--account",
+        LAUNCHER,
+    ]);
+    assert_eq!(run.code, 3);
+    let report = parse_report(&run);
+    let errors: Vec<&str> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("recording not used: ec2 DescribeImages")
+                && e.contains("ami-0ea0000000000dead")),
+        "{errors:?}"
+    );
+    assert!(
+        !errors
+            .iter()
+            .any(|e| e.contains("DescribeImages.ami-0ea00000000000002.xml")),
+        "used ones are not listed"
+    );
+}
+
+#[test]
+fn mock_serve_answers_a_plain_http_client_and_stops_on_ctrl_c() {
+    let mut child = command()
+        .args(["mock", "serve", SCENARIO, "--port", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("banner");
+    let url = first
+        .split(" on ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("URL in the banner")
+        .to_string();
+    let address = url.trim_start_matches("http://").to_string();
+
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains("<Account>111122223333</Account>"),
+        "{answer}"
+    );
+
+    let pid = child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let exit = child.wait().expect("exits");
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("rest of stderr");
+    assert_eq!(exit.code(), Some(0), "{rest}");
+    assert!(
+        rest.contains("sts GetCallerIdentity {} → sts/GetCallerIdentity.xml (200)"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("stopped after 1 requests (1 matched)"),
+        "{rest}"
+    );
+}
+
+/// Every rule of the registry fires on at least one command of the shipped scenarios, so a new rule
+/// without a scenario fails the build.
+#[test]
+fn shipped_scenarios_make_every_rule_fire() {
+    let mut fired_rules = BTreeSet::new();
+    for scenario in ["mocks/image-factory", "mocks/emr-clusters"] {
+        let loaded = Scenario::load(&repo().join(scenario)).expect("scenario loads");
+        assert!(!loaded.commands.is_empty(), "{scenario} lists its commands");
+        for args in &loaded.commands {
+            let run = run(command()
+                .args(["--replay", scenario, "--now", NOW, "--format", "json"])
+                .args(args));
+            assert!(
+                run.code == 0 || run.code == 1,
+                "{scenario} {args:?}: exit {}\n{}",
+                run.code,
+                run.stderr
+            );
+            let report = parse_report(&run);
+            collect_rules(&report["targets"], &mut fired_rules);
+        }
+    }
+    let missing: Vec<&str> = emr_ami_audit::rules::registry()
+        .iter()
+        .map(|r| r.id)
+        .filter(|id| !fired_rules.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no shipped scenario makes these rules fire: {missing:?}"
+    );
+}
+
+fn collect_rules(targets: &Value, into: &mut BTreeSet<String>) {
+    for target in targets.as_array().into_iter().flatten() {
+        for finding in target["findings"].as_array().into_iter().flatten() {
+            if let Some(rule) = finding["rule"].as_str() {
+                into.insert(rule.to_string());
+            }
+        }
+        collect_rules(&target["images"], into);
+    }
+}
