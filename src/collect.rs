@@ -144,39 +144,51 @@ async fn region_facts(
         return (facts, invalid_types);
     }
     for chunk in instance_types.chunks(BATCH) {
-        match aws.describe_instance_types(chunk).await {
-            Ok(InstanceTypeBatch::Found(found)) => {
-                for t in found {
-                    facts.instance_types.insert(t.instance_type.clone(), Ok(t));
+        // EC2 fails the whole batch when one name is unknown and names it: set those aside and ask
+        // again for the rest (at most once more per unknown name).
+        let mut pending: Vec<String> = chunk.to_vec();
+        while !pending.is_empty() {
+            match aws.describe_instance_types(&pending).await {
+                Ok(InstanceTypeBatch::Found(found)) => {
+                    for t in found {
+                        facts.instance_types.insert(t.instance_type.clone(), Ok(t));
+                    }
+                    for name in &pending {
+                        facts.instance_types.entry(name.clone()).or_insert_with(|| {
+                            Err(CollectError {
+                                service: "ec2".into(),
+                                action: "DescribeInstanceTypes".into(),
+                                code: "EmptyAnswer".into(),
+                                message: format!("EC2 did not describe {name}"),
+                            })
+                        });
+                    }
+                    pending.clear();
                 }
-                for name in chunk {
-                    facts.instance_types.entry(name.clone()).or_insert_with(|| {
-                        Err(CollectError {
+                Ok(InstanceTypeBatch::Invalid(invalid)) => {
+                    for name in &invalid {
+                        let error = CollectError {
                             service: "ec2".into(),
                             action: "DescribeInstanceTypes".into(),
-                            code: "EmptyAnswer".into(),
-                            message: format!("EC2 did not describe {name}"),
-                        })
-                    });
+                            code: "InvalidInstanceType".into(),
+                            message: format!("EC2 says {name} does not exist"),
+                        };
+                        facts.instance_types.insert(name.clone(), Err(error));
+                    }
+                    let before = pending.len();
+                    pending.retain(|name| !invalid.contains(name));
+                    invalid_types.extend(invalid);
+                    if pending.len() == before {
+                        // The message named none of the batch: no way to tell good from bad.
+                        for name in pending.drain(..) {
+                            invalid_types.push(name);
+                        }
+                    }
                 }
-            }
-            Ok(InstanceTypeBatch::Invalid(invalid)) => {
-                for name in chunk {
-                    let error = CollectError {
-                        service: "ec2".into(),
-                        action: "DescribeInstanceTypes".into(),
-                        code: "InvalidInstanceType".into(),
-                        message: format!("EC2 says {name} does not exist"),
-                    };
-                    facts.instance_types.insert(name.clone(), Err(error));
-                }
-                invalid_types.extend(invalid);
-            }
-            Err(error) => {
-                for name in chunk {
-                    facts
-                        .instance_types
-                        .insert(name.clone(), Err(error.clone()));
+                Err(error) => {
+                    for name in pending.drain(..) {
+                        facts.instance_types.insert(name, Err(error.clone()));
+                    }
                 }
             }
         }

@@ -42,7 +42,7 @@ pub struct OsIdentity {
 }
 
 /// What was looked at, for the message when nothing could be told.
-pub const LOOKED_AT: &str = "platform, platform details, name, description and tags";
+pub const LOOKED_AT: &str = "platform, name, description, tags and platform details";
 
 /// Identify the OS from the image's own metadata, strongest evidence first.
 pub fn identify(image: &ImageFacts) -> Option<OsIdentity> {
@@ -89,61 +89,71 @@ pub fn identify(image: &ImageFacts) -> Option<OsIdentity> {
 fn words(text: &str) -> Vec<String> {
     text.to_ascii_lowercase()
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .map(|w| w.trim_matches('.'))
         .filter(|w| !w.is_empty())
         .map(str::to_string)
         .collect()
 }
 
+/// Whether `words` contains `sequence` as consecutive words.
+fn has_sequence(words: &[String], sequence: &[&str]) -> bool {
+    words
+        .windows(sequence.len())
+        .any(|w| w.iter().zip(sequence).all(|(a, b)| a == b))
+}
+
+/// Matched on whole words, so "Amazon Linux 2018.03" is not Amazon Linux 2 and "final2023" is not AL2023.
 fn family_in(text: &str) -> Option<OsFamily> {
-    let lower = text.to_ascii_lowercase();
     let words = words(text);
-    let has_word = |w: &str| words.iter().any(|x| x == w);
+    let has = |w: &str| words.iter().any(|x| x == w);
+    let seq = |s: &[&str]| has_sequence(&words, s);
     // Order matters: "amazon linux 2" is a prefix of "amazon linux 2023".
-    if lower.contains("al2023") || lower.contains("amazon linux 2023") {
+    if has("al2023") || seq(&["amazon", "linux", "2023"]) {
         return Some(OsFamily::AmazonLinux2023 { kernel: None });
     }
-    if lower.contains("amzn2") || lower.contains("amazon linux 2") || has_word("al2") {
+    if has("amzn2") || has("al2") || seq(&["amazon", "linux", "2"]) {
         return Some(OsFamily::AmazonLinux2);
     }
-    if lower.contains("amzn-ami") || lower.contains("amazon linux ami") || has_word("al1") {
+    if seq(&["amzn", "ami"]) || seq(&["amazon", "linux", "ami"]) || has("al1") {
         return Some(OsFamily::AmazonLinux1);
     }
-    if lower.contains("windows") {
+    if has("windows") {
         return Some(OsFamily::Windows);
     }
-    const OTHERS: [(&str, &str); 12] = [
-        ("ubuntu", "Ubuntu"),
-        ("debian", "Debian"),
-        ("red hat", "Red Hat Enterprise Linux"),
-        ("rhel", "Red Hat Enterprise Linux"),
-        ("centos", "CentOS"),
-        ("suse", "SUSE Linux"),
-        ("sles", "SUSE Linux"),
-        ("rocky", "Rocky Linux"),
-        ("almalinux", "AlmaLinux"),
-        ("fedora", "Fedora"),
-        ("bottlerocket", "Bottlerocket"),
-        ("oracle linux", "Oracle Linux"),
+    const OTHERS: [(&[&str], &str); 12] = [
+        (&["ubuntu"], "Ubuntu"),
+        (&["debian"], "Debian"),
+        (&["red", "hat"], "Red Hat Enterprise Linux"),
+        (&["rhel"], "Red Hat Enterprise Linux"),
+        (&["centos"], "CentOS"),
+        (&["suse"], "SUSE Linux"),
+        (&["sles"], "SUSE Linux"),
+        (&["rocky"], "Rocky Linux"),
+        (&["almalinux"], "AlmaLinux"),
+        (&["fedora"], "Fedora"),
+        (&["bottlerocket"], "Bottlerocket"),
+        (&["oracle", "linux"], "Oracle Linux"),
     ];
     OTHERS
         .iter()
-        .find(|(needle, _)| lower.contains(needle))
+        .find(|(sequence, _)| seq(sequence))
         .map(|(_, name)| OsFamily::Other((*name).to_string()))
 }
 
-/// `kernel-6.1` → `6.1`.
+/// `kernel-6.1` → `6.1`: the word after `kernel`, as MAJOR.MINOR.
 fn kernel_in(text: &str) -> Option<String> {
-    let lower = text.to_ascii_lowercase();
-    lower.match_indices("kernel-").find_map(|(at, marker)| {
-        let rest = &lower[at + marker.len()..];
-        let version: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
-        let version = version.trim_end_matches('.');
-        let mut parts = version.split('.');
-        let major = parts.next().filter(|p| !p.is_empty())?;
-        let minor = parts.next().filter(|p| !p.is_empty())?;
+    let words = words(text);
+    words.windows(2).find_map(|pair| {
+        if pair[0] != "kernel" {
+            return None;
+        }
+        let mut parts = pair[1].split('.');
+        let major = parts
+            .next()
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))?;
+        let minor = parts
+            .next()
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))?;
         Some(format!("{major}.{minor}"))
     })
 }
@@ -249,6 +259,30 @@ mod tests {
         assert_eq!(
             identify(&windows).map(|i| i.family),
             Some(OsFamily::Windows)
+        );
+    }
+
+    #[test]
+    fn whole_words_only() {
+        assert_eq!(
+            family("golden", Some("Amazon Linux 2018.03 hardened")),
+            None
+        );
+        assert_eq!(family("build-final2023-x86", None), None);
+        assert_eq!(
+            family("amzn-ami-2018.03-hardened", None),
+            Some(OsFamily::AmazonLinux1)
+        );
+        assert_eq!(family("my-windowsless-image", None), None);
+        assert_eq!(
+            family("Windows_Server-2022-English-Full-Base", None),
+            Some(OsFamily::Windows)
+        );
+        assert_eq!(
+            family("al2023-ami-2023.6.20241111.0-kernel-6.1-x86_64", None),
+            Some(OsFamily::AmazonLinux2023 {
+                kernel: Some("6.1".into())
+            })
         );
     }
 

@@ -198,6 +198,14 @@ impl Reader {
             .as_object()
             .ok_or_else(|| self.shape("Parameters", "expected an object"))?;
         for (name, spec) in parameters {
+            // An SSM-typed parameter's default is a parameter path, resolved only at deploy time.
+            let ssm = spec
+                .get("Type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.starts_with("AWS::SSM::Parameter::Value"));
+            if ssm {
+                continue;
+            }
             let default = match spec.get("Default") {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
@@ -701,6 +709,30 @@ Resources:
             Some("ami-0ea00000000000001")
         );
         assert_eq!(resolved[0].cluster_id.rsplit(':').next(), Some("Etl"));
+    }
+
+    #[test]
+    fn instance_group_and_fleet_config_resources_join_their_cluster() {
+        let template = r#"{"Resources": {
+            "Etl": {"Type": "AWS::EMR::Cluster", "Properties": {"ReleaseLabel": "emr-7.1.0", "Instances": {
+                "MasterInstanceGroup": {"InstanceType": "m5.xlarge", "CustomAmiId": "ami-0ea00000000000001"}}}},
+            "Task": {"Type": "AWS::EMR::InstanceGroupConfig", "Properties": {"JobFlowId": {"Ref": "Etl"},
+                "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "CustomAmiId": "ami-0ea00000000000005"}},
+            "Spot": {"Type": "AWS::EMR::InstanceFleetConfig", "Properties": {"ClusterId": {"Ref": "Etl"},
+                "InstanceFleetType": "TASK", "InstanceTypeConfigs": [{"InstanceType": "m6g.xlarge"}]}}}}"#;
+        let clusters = load_text("t.json", template, &[]).expect("loads");
+        assert_eq!(clusters.len(), 1);
+        // Resources are read in name order: Spot, then Task.
+        assert_eq!(
+            clusters[0].instance_types(),
+            ["m5.xlarge", "m6g.xlarge", "r5.xlarge"]
+        );
+        assert_eq!(
+            clusters[0].custom_amis(),
+            ["ami-0ea00000000000001", "ami-0ea00000000000005"]
+        );
+        assert_eq!(clusters[0].instances[1].container, "TASK fleet");
+        assert_eq!(clusters[0].instances[2].container, "TASK group");
     }
 
     #[test]

@@ -308,21 +308,14 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), Run
         .buffered(CLUSTER_CONCURRENCY)
         .collect()
         .await;
-    let clusters: Vec<&ClusterFacts> = described
-        .iter()
-        .filter_map(|(_, c)| c.as_ref().ok())
-        .collect();
-    let report = audit_clusters(
-        aws,
-        TargetKind::Cluster,
-        &described,
-        &clusters,
-        None,
+    let batch = ClusterBatch {
+        kind: TargetKind::Cluster,
+        described: &described,
+        launching_account: None,
         now,
-        errors,
         started,
-    )
-    .await;
+    };
+    let report = audit_clusters(aws, batch, errors).await?;
     Ok((report, session))
 }
 
@@ -341,39 +334,44 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> Result<(Report, Session), RunError>
         .into_iter()
         .map(|c| (c.cluster_id.clone(), Ok(c)))
         .collect();
-    let planned: Vec<&ClusterFacts> = described
-        .iter()
-        .filter_map(|(_, c)| c.as_ref().ok())
-        .collect();
-    let report = audit_clusters(
-        aws,
-        TargetKind::Plan,
-        &described,
-        &planned,
-        args.account.clone(),
+    let batch = ClusterBatch {
+        kind: TargetKind::Plan,
+        described: &described,
+        launching_account: args.account.clone(),
         now,
-        Vec::new(),
         started,
-    )
-    .await;
+    };
+    let report = audit_clusters(aws, batch, Vec::new()).await?;
     Ok((report, session))
 }
 
-/// Collect what the clusters' custom AMIs need, once for all of them, and judge each cluster.
-#[allow(clippy::too_many_arguments)]
-async fn audit_clusters(
-    aws: &Aws,
+/// Clusters (running or planned) to judge together.
+struct ClusterBatch<'a> {
     kind: TargetKind,
-    described: &[(String, Result<ClusterFacts, CollectError>)],
-    clusters: &[&ClusterFacts],
+    /// Each cluster's ID and its facts, or why they could not be collected.
+    described: &'a [(String, Result<ClusterFacts, CollectError>)],
     launching_account: Option<String>,
     now: DateTime<Utc>,
-    mut errors: Vec<String>,
     started: Instant,
-) -> Report {
+}
+
+/// Collect what the clusters' custom AMIs need, once for all of them, and judge each cluster.
+async fn audit_clusters(
+    aws: &Aws,
+    batch: ClusterBatch<'_>,
+    mut errors: Vec<String>,
+) -> Result<Report, RunError> {
+    let ClusterBatch {
+        kind,
+        described,
+        launching_account,
+        now,
+        started,
+    } = batch;
     // Only clusters on custom AMIs need image, instance-type and network facts.
-    let custom: Vec<&&ClusterFacts> = clusters
+    let custom: Vec<&ClusterFacts> = described
         .iter()
+        .filter_map(|(_, c)| c.as_ref().ok())
         .filter(|c| !c.custom_amis().is_empty())
         .collect();
     let wanted = Wanted {
@@ -387,6 +385,13 @@ async fn audit_clusters(
         launching_account: launching_account.clone(),
     };
     let collected = collect::collect(aws, &wanted).await;
+    // An instance type that does not exist is the author's mistake in a plan, but only a fact of a
+    // running cluster (reported by EA020 for it).
+    if kind == TargetKind::Plan
+        && let Some(invalid) = collected.invalid_instance_types.first()
+    {
+        return Err(CollectUsageError::InvalidInstanceType(invalid.clone()).into());
+    }
     let caller = collected.caller_account.as_ref().ok().cloned();
     if let Err(error) = &collected.caller_account {
         errors.push(format!(
@@ -414,7 +419,7 @@ async fn audit_clusters(
         api_calls: aws.calls().snapshot(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    Report::new(targets, errors, stats)
+    Ok(Report::new(targets, errors, stats))
 }
 
 fn render(report: &Report, format: Format) -> String {

@@ -280,3 +280,12 @@ fn an_image_rule_error_alone_sets_the_exit_code() {
     );
     assert_eq!(code, 1);
 }
+
+#[test]
+fn not_audited_takes_precedence_over_errors_in_the_exit_code() {
+    // An EA015 error (exit 1 alone) and a cluster that can't be described (exit 3): 3 wins.
+    let (code, report) = clusters_json(&["cluster", "j-AOLDAL2ON7X10", "j-NOSUCHCLUSTER1"]);
+    assert_eq!(report["summary"]["error"], 1);
+    assert_eq!(report["summary"]["targets_not_audited"], 1);
+    assert_eq!(code, 3);
+}

@@ -65,6 +65,42 @@ async fn throttled_request_is_retried_then_succeeds() {
     assert_eq!(describes, 2, "one throttled attempt, one retry");
 }
 
+/// Every request of `image`, `cluster` and `plan` is a Describe*, List* or Get* action.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_and_plan_requests_are_read_only() {
+    let scenario =
+        Scenario::load(&repo().join("mocks/emr-clusters")).expect("shipped scenario loads");
+    let server = ReplayServer::start(scenario).await;
+    for args in [
+        vec!["cluster"],
+        vec!["plan", "examples/runjobflow-bad.json"],
+    ] {
+        let run = run_live(server.url(), args.iter().map(|a| a.to_string()).collect()).await;
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+    }
+    let requests = server
+        .mock_server()
+        .received_requests()
+        .await
+        .expect("recording on");
+    let actions: std::collections::BTreeSet<String> = requests
+        .iter()
+        .map(|r| identify(r).expect("an AWS request").action)
+        .collect();
+    assert!(
+        actions.contains("DescribeCluster") && actions.contains("DescribeDhcpOptions"),
+        "{actions:?}"
+    );
+    for action in &actions {
+        assert!(
+            ["Describe", "List", "Get"]
+                .iter()
+                .any(|p| action.starts_with(p)),
+            "{action} is not read-only"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_is_read_only() {
     let server = server().await;

@@ -10,6 +10,9 @@ use crate::facts::{
     BlockDevice, CollectError, EbsVolume, ImageFacts, InstanceTypeFacts, LaunchPermission,
 };
 
+/// A bound on pages followed, so a server that keeps answering with a token can't loop us forever.
+const MAX_PAGES: usize = 1000;
+
 /// What DescribeImages answered for one batch of IDs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageBatch {
@@ -178,7 +181,7 @@ impl Aws {
     ) -> Result<InstanceTypeBatch, CollectError> {
         let mut found = Vec::new();
         let mut next_token: Option<String> = None;
-        loop {
+        for _ in 0..MAX_PAGES {
             self.calls.record("ec2", "DescribeInstanceTypes");
             let result = self
                 .ec2
@@ -239,6 +242,12 @@ impl Aws {
                 _ => return Ok(InstanceTypeBatch::Found(found)),
             }
         }
+        Err(CollectError {
+            service: "ec2".into(),
+            action: "DescribeInstanceTypes".into(),
+            code: "TooManyPages".into(),
+            message: format!("stopped after {MAX_PAGES} pages"),
+        })
     }
 }
 

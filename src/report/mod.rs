@@ -40,6 +40,8 @@ pub struct Summary {
     pub info: usize,
     pub targets_audited: usize,
     pub targets_not_audited: usize,
+    /// AMIs nested in cluster and plan targets that could not be audited.
+    pub images_not_audited: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -151,6 +153,12 @@ impl Report {
             }
         }
         for target in targets.iter().flat_map(Target::with_nested) {
+            if target.kind == TargetKind::Image
+                && target.status == Status::NotAudited
+                && target.used_by.is_some()
+            {
+                summary.images_not_audited += 1;
+            }
             for finding in &target.findings {
                 match finding.severity {
                     Severity::Error => summary.error += 1,

@@ -160,9 +160,13 @@ fn summary(out: &mut String, report: &Report) {
     let s = &report.summary;
     let calls: u64 = report.stats.api_calls.values().sum();
     let targets = report.targets.len();
+    let nested = match s.images_not_audited {
+        0 => String::new(),
+        n => format!(" ({n} of their AMIs not audited)"),
+    };
     let _ = writeln!(
         out,
-        "{targets} target{}: {} audited, {} not audited · {} error{}, {} warning{}, {} info · {calls} API call{} in {:.1} s",
+        "{targets} target{}: {} audited, {} not audited{nested} · {} error{}, {} warning{}, {} info · {calls} API call{} in {:.1} s",
         plural(targets),
         s.targets_audited,
         s.targets_not_audited,

@@ -348,6 +348,57 @@ mod tests {
     }
 
     #[test]
+    fn ea030_public_group_ou_shares_and_failed_lookups() {
+        let region = RegionFacts::default();
+        let all = with_access(LaunchAccess::Permissions(vec![LaunchPermission::Group(
+            "all".into(),
+        )]));
+        assert!(fired(launch_permission, &all, &region, &launching_elsewhere()).is_empty());
+        let ou = with_access(LaunchAccess::Permissions(vec![
+            LaunchPermission::OrganizationalUnit(
+                "arn:aws:organizations::111122223333:ou/o-exampleorgid/ou-ab12-cdef3456".into(),
+            ),
+        ]));
+        assert_eq!(
+            fired(launch_permission, &ou, &region, &launching_elsewhere()),
+            [("EA030", Severity::Warning)]
+        );
+        let private = with_access(LaunchAccess::Permissions(vec![]));
+        let findings = launch_permission(
+            &ImageSubject {
+                evidence: &private,
+                region: &region,
+            },
+            &launching_elsewhere(),
+        );
+        assert_eq!(findings[0].severity, Severity::Error);
+        assert_eq!(
+            findings[0].evidence["LaunchPermission"],
+            "(private: no one)"
+        );
+        let failed = with_access(LaunchAccess::Failed(crate::facts::CollectError {
+            service: "ec2".into(),
+            action: "DescribeImageAttribute".into(),
+            code: "UnauthorizedOperation".into(),
+            message: "You are not authorized".into(),
+        }));
+        let findings = launch_permission(
+            &ImageSubject {
+                evidence: &failed,
+                region: &region,
+            },
+            &launching_elsewhere(),
+        );
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert!(
+            findings[0].message.contains("not audited")
+                && findings[0]
+                    .message
+                    .contains("grant ec2:DescribeImageAttribute")
+        );
+    }
+
+    #[test]
     fn ea031_public_and_owned() {
         let region = RegionFacts::default();
         let mut public = good_image();
@@ -411,6 +462,14 @@ mod tests {
             ),
             [("EA032", Severity::Info)]
         );
+        // 5.24.0 is the first release with local disk encryption.
+        let at_boundary = fired(
+            root_volume_unencrypted,
+            &encrypted(false),
+            &region,
+            &context("emr-5.24.0"),
+        );
+        assert_eq!(at_boundary, [("EA032", Severity::Info)]);
         assert!(
             fired(
                 root_volume_unencrypted,

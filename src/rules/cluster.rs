@@ -129,21 +129,37 @@ fn single_ami_mixed_architectures(subject: &ClusterSubject<'_>, _: &Context) -> 
         return vec![];
     };
     let mut by_arch: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    let mut unknown = Vec::new();
     for t in cluster.instance_types() {
-        if let Some(Ok(facts)) = subject.region.instance_types.get(&t) {
-            // An instance type that runs several architectures (i386 and x86_64) counts by its 64-bit one.
-            let arch = facts
-                .architectures
-                .iter()
-                .find(|a| matches!(a.as_str(), "x86_64" | "arm64"))
-                .or(facts.architectures.first());
-            if let Some(arch) = arch {
-                by_arch.entry(arch.clone()).or_default().insert(t.clone());
-            }
+        let Some(Ok(facts)) = subject.region.instance_types.get(&t) else {
+            unknown.push(t);
+            continue;
+        };
+        // An instance type that runs several architectures (i386 and x86_64) counts by its 64-bit one.
+        let arch = facts
+            .architectures
+            .iter()
+            .find(|a| matches!(a.as_str(), "x86_64" | "arm64"))
+            .or(facts.architectures.first());
+        if let Some(arch) = arch {
+            by_arch.entry(arch.clone()).or_default().insert(t.clone());
         }
     }
     if by_arch.len() <= 1 {
-        return vec![];
+        if unknown.is_empty() {
+            return vec![];
+        }
+        return vec![
+            Finding::new(
+                "EA051",
+                Severity::Warning,
+                format!(
+                    "not audited: the architecture of {} is unknown",
+                    unknown.join(", ")
+                ),
+            )
+            .with("CustomAmiId", cluster_ami),
+        ];
     }
     let spans: Vec<String> = by_arch
         .iter()
@@ -231,7 +247,15 @@ fn dns_rotate_risk(subject: &ClusterSubject<'_>, cx: &Context) -> Vec<Finding> {
         return vec![];
     }
     let standard = standard_domain(&cx.region);
+    if cluster.subnet_ids.is_empty() {
+        return vec![Finding::new(
+            "EA054",
+            Severity::Warning,
+            "not audited: the cluster names no subnet (EC2-Classic or the default VPC), so its DNS settings are unknown",
+        )];
+    }
     let mut findings = Vec::new();
+    let mut seen_vpcs = BTreeSet::new();
     for subnet in &cluster.subnet_ids {
         match subject.region.network.dhcp_for_subnet(subnet) {
             Err(problem) => findings.push(
@@ -242,6 +266,7 @@ fn dns_rotate_risk(subject: &ClusterSubject<'_>, cx: &Context) -> Vec<Finding> {
                 )
                 .with("SubnetId", subnet),
             ),
+            Ok((vpc, _)) if !seen_vpcs.insert(vpc.to_string()) => {}
             Ok((vpc, dhcp)) => {
                 let amazon_dns = dhcp
                     .domain_name_servers
@@ -496,6 +521,54 @@ mod tests {
         assert!(run(dns_rotate_risk, &custom, &own_dns).is_empty());
         let default_ami = cluster(None, vec![slot("MASTER group", "m5.xlarge", None)]);
         assert!(run(dns_rotate_risk, &default_ami, &corp).is_empty());
+    }
+
+    #[test]
+    fn ea054_standard_domain_depends_on_region() {
+        let custom = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
+        let mut eu = region();
+        eu.network.dhcp_options.insert(
+            "dopt-1".into(),
+            Ok(DhcpOptions {
+                domain_names: vec!["eu-west-1.compute.internal".into()],
+                domain_name_servers: vec!["AmazonProvidedDNS".into()],
+            }),
+        );
+        let images = images();
+        let subject = ClusterSubject {
+            cluster: &custom,
+            images: &images,
+            region: &eu,
+        };
+        let mut cx = context("emr-7.1.0");
+        cx.region = "eu-west-1".into();
+        assert!(dns_rotate_risk(&subject, &cx).is_empty());
+        // In us-east-1 the same domain is not the standard one.
+        assert_eq!(
+            run(dns_rotate_risk, &custom, &eu),
+            [("EA054", Severity::Warning)]
+        );
+        let mut no_subnet = custom.clone();
+        no_subnet.subnet_ids.clear();
+        assert_eq!(
+            run(dns_rotate_risk, &no_subnet, &region()),
+            [("EA054", Severity::Warning)]
+        );
+    }
+
+    #[test]
+    fn ea051_says_when_an_architecture_is_unknown() {
+        let unknown = cluster(
+            Some(AMI),
+            vec![
+                slot("CORE fleet", "m5.xlarge", None),
+                slot("CORE fleet", "x9z.xlarge", None),
+            ],
+        );
+        assert_eq!(
+            run(single_ami_mixed_architectures, &unknown, &region()),
+            [("EA051", Severity::Warning)]
+        );
     }
 
     #[test]

@@ -273,7 +273,7 @@ mod tests {
         assert!(
             findings[0]
                 .message
-                .contains("could not be told from the image's platform, platform details, name")
+                .contains("could not be told from the image's platform, name, description, tags and platform details")
         );
         assert_eq!(findings[0].evidence["Name"], "golden-image-2024-11");
     }
