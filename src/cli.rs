@@ -70,6 +70,15 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Check a launch request (RunJobFlow JSON) or CloudFormation template before it is made.
     Plan(PlanArgs),
+    /// Check an image's root filesystem (mounted, a chroot, or / inside an image build): EA060–EA065.
+    Inspect(InspectArgs),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
     /// Serve a recorded scenario to other tools.
     #[command(subcommand)]
     Mock(MockCommand),
@@ -114,6 +123,29 @@ pub struct ImageArgs {
     /// Account that will launch the cluster (default: the caller's).
     #[arg(long, value_name = "ACCOUNT_ID")]
     pub account: Option<String>,
+
+    /// Also check this root filesystem of the (single) AMI: its content findings join the AMI's.
+    #[arg(long, value_name = "ROOT")]
+    pub rootfs: Option<PathBuf>,
+
+    /// With --rootfs: most data /tmp, /var and /emr may hold together (EA063), e.g. 1GiB, 500MiB.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", requires = "rootfs")]
+    pub max_relocated: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The image's root directory.
+    #[arg(value_name = "ROOT")]
+    pub root: PathBuf,
+
+    /// EMR release the image is meant for (emr-X.Y.Z).
+    #[arg(long, value_name = "LABEL")]
+    pub release: String,
+
+    /// Most data /tmp, /var and /emr may hold together (EA063), e.g. 1GiB, 500MiB.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+    pub max_relocated: String,
 }
 
 #[derive(Debug, Args)]

@@ -18,8 +18,24 @@ pub struct Context {
     /// The account whose credentials made the calls.
     pub caller_account: Option<String>,
     pub region: String,
+    pub thresholds: Thresholds,
     /// "Now" for every time comparison: rules never read the clock.
     pub now: DateTime<Utc>,
+}
+
+/// Limits the user can set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// EA063: bytes under /tmp, /var and /emr together.
+    pub relocated_bytes: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            relocated_bytes: 1024 * 1024 * 1024,
+        }
+    }
 }
 
 /// The part of the context a report shows for each target.

@@ -10,9 +10,14 @@ use futures::StreamExt;
 
 use crate::audit;
 use crate::aws::{Aws, AwsOptions, ConfigError};
-use crate::cli::{Cli, ClusterArgs, Command, FailOn, Format, ImageArgs, MockCommand, PlanArgs};
+use clap::CommandFactory;
+
+use crate::cli::{
+    Cli, ClusterArgs, Command, FailOn, Format, ImageArgs, InspectArgs, MockCommand, PlanArgs,
+};
 use crate::collect::{self, CollectUsageError, Wanted, collect_images};
-use crate::context::Context;
+use crate::contents;
+use crate::context::{Context, Thresholds};
 use crate::facts::{ClusterFacts, CollectError};
 use crate::plan::{self, PlanError};
 use crate::release::{Release, ReleaseParseError};
@@ -20,7 +25,7 @@ use crate::replay::{
     self as record, RecordError, RecordOptions, Recorder, ReplayServer, Scenario, ScenarioError,
 };
 use crate::report::TargetKind;
-use crate::report::{self, Report, Stats};
+use crate::report::{self, Report, ReportedFinding, Stats, Target};
 use crate::rules::{self, Severity};
 use crate::validate::{self, InputError};
 
@@ -43,6 +48,8 @@ pub enum RunError {
     Record(#[from] RecordError),
     #[error("cannot serve on 127.0.0.1:{0}: {1}")]
     Serve(u16, std::io::Error),
+    #[error("cannot write the generated text: {0}")]
+    Generate(std::io::Error),
     #[error("unknown rule '{0}': `emr-ami-audit rules` lists them")]
     UnknownRule(String),
 }
@@ -61,11 +68,79 @@ pub async fn run(cli: &Cli) -> Result<Outcome, RunError> {
     let (mut report, session) = match &cli.command {
         Command::Rules { rule } => return explain_rules(rule.as_deref(), cli.format),
         Command::Mock(MockCommand::Serve { dir, port }) => return serve(dir, *port).await,
+        Command::Inspect(args) => return inspect(cli, args),
+        Command::Completions { shell } => {
+            return generated(|out| {
+                clap_complete::generate(*shell, &mut Cli::command(), "emr-ami-audit", out);
+                Ok(())
+            });
+        }
+        Command::Man => {
+            return generated(|out| clap_mangen::Man::new(Cli::command()).render(out));
+        }
         Command::Image(args) => image(cli, args).await?,
         Command::Cluster(args) => cluster(cli, args).await?,
         Command::Plan(args) => plan(cli, args).await?,
     };
     session.finish(cli, &mut report)?;
+    Ok(Outcome {
+        stdout: render(&report, cli.format),
+        exit_code: exit_code(&report, cli.fail_on),
+    })
+}
+
+/// Text a generator writes (completions, man page) as the outcome.
+fn generated(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Result<Outcome, RunError> {
+    let mut out = Vec::new();
+    write(&mut out).map_err(RunError::Generate)?;
+    Ok(Outcome {
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        exit_code: 0,
+    })
+}
+
+/// `inspect ROOT`: the image-content rules on a root filesystem.
+fn inspect(cli: &Cli, args: &InspectArgs) -> Result<Outcome, RunError> {
+    let release: Release = args.release.parse()?;
+    let threshold = validate::size(&args.max_relocated)?;
+    let now = now(cli)?;
+    if !args.root.is_dir() {
+        return Err(InputError::Root(args.root.display().to_string()).into());
+    }
+    let started = Instant::now();
+    let facts = contents::read(&args.root);
+    let context = Context {
+        release,
+        instance_types: Vec::new(),
+        applications: Vec::new(),
+        launching_account: None,
+        caller_account: None,
+        region: String::new(),
+        thresholds: Thresholds {
+            relocated_bytes: threshold,
+        },
+        now,
+    };
+    let mut target = Target::new(
+        TargetKind::Rootfs,
+        args.root.display().to_string(),
+        String::new(),
+        context.summary(),
+    );
+    target.findings = rules::evaluate_contents(&facts, &context)
+        .into_iter()
+        .map(ReportedFinding::from_finding)
+        .collect();
+    let errors = facts
+        .unreadable
+        .iter()
+        .map(|u| format!("could not read {u}"))
+        .collect();
+    let stats = Stats {
+        api_calls: Default::default(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    let report = Report::new(vec![target], errors, stats);
     Ok(Outcome {
         stdout: render(&report, cli.format),
         exit_code: exit_code(&report, cli.fail_on),
@@ -214,6 +289,15 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunErro
     let now = now(cli)?;
     let image_ids = ordered_unique(&args.images);
     let instance_types = ordered_unique(&args.instance_types);
+    let relocated_bytes = validate::size(&args.max_relocated)?;
+    if let Some(root) = &args.rootfs {
+        if image_ids.len() != 1 {
+            return Err(InputError::RootfsWithManyImages(image_ids.len()).into());
+        }
+        if !root.is_dir() {
+            return Err(InputError::Root(root.display().to_string()).into());
+        }
+    }
 
     let session = connect(cli).await?;
     let aws = &session.aws;
@@ -241,13 +325,34 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunErro
         launching_account: args.account.clone().or(caller.clone()),
         caller_account: caller,
         region: aws.region().to_string(),
+        thresholds: Thresholds::default(),
         now,
     };
-    let targets = image_ids
+    let mut targets: Vec<Target> = image_ids
         .iter()
         .filter_map(|id| collected.images.get(id))
         .map(|evidence| audit::image_target(evidence, &collected, &context))
         .collect();
+    // `--rootfs`: the same AMI's files, judged in the same context; one report for both.
+    if let (Some(root), Some(target)) = (&args.rootfs, targets.first_mut()) {
+        let facts = contents::read(root);
+        let mut context = context.clone();
+        context.thresholds.relocated_bytes = relocated_bytes;
+        target.findings.extend(
+            rules::evaluate_contents(&facts, &context)
+                .into_iter()
+                .map(ReportedFinding::from_finding),
+        );
+        target
+            .findings
+            .sort_by_key(|f| (std::cmp::Reverse(f.severity), f.rule.clone()));
+        errors.extend(
+            facts
+                .unreadable
+                .iter()
+                .map(|u| format!("could not read {u}")),
+        );
+    }
     let stats = Stats {
         api_calls: aws.calls().snapshot(),
         elapsed_ms: started.elapsed().as_millis() as u64,
@@ -406,6 +511,7 @@ async fn audit_clusters(
         launching_account: launching_account.or(caller.clone()),
         caller_account: caller,
         region: aws.region().to_string(),
+        thresholds: Thresholds::default(),
         now,
     };
     let targets = described

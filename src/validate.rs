@@ -22,6 +22,34 @@ pub enum InputError {
     ClusterState(String),
     #[error("invalid date '{0}': expected YYYY-MM-DD or an RFC 3339 time")]
     Date(String),
+    #[error(
+        "invalid size '{0}': expected a number of bytes with an optional unit (KiB, MiB, GiB, K, M, G)"
+    )]
+    Size(String),
+    #[error("--rootfs checks one AMI's files: give exactly one AMI ID (got {0})")]
+    RootfsWithManyImages(usize),
+    #[error("root filesystem '{0}' is not a directory")]
+    Root(String),
+}
+
+/// `1GiB`, `500MiB`, `2G`, `1048576`.
+pub fn size(text: &str) -> Result<u64, InputError> {
+    let err = || InputError::Size(text.to_string());
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: u64 = number.parse().map_err(|_| err())?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(err()),
+    };
+    number.checked_mul(factor).ok_or_else(err)
 }
 
 const STATES: &str =
@@ -153,6 +181,17 @@ mod tests {
             "",
         ] {
             assert_eq!(image_id(bad), Err(InputError::ImageId(bad.into())));
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size("1GiB"), Ok(1 << 30));
+        assert_eq!(size("500MiB"), Ok(500 << 20));
+        assert_eq!(size("2G"), Ok(2 << 30));
+        assert_eq!(size("1024"), Ok(1024));
+        for bad in ["", "GiB", "1.5GiB", "10 parsecs", "-1"] {
+            assert!(size(bad).is_err(), "{bad}");
         }
     }
 

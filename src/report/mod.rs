@@ -50,6 +50,8 @@ pub enum TargetKind {
     Image,
     Cluster,
     Plan,
+    /// An image's root filesystem (`inspect`).
+    Rootfs,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]

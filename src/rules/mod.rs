@@ -4,6 +4,7 @@
 mod access;
 mod availability;
 mod cluster;
+mod contents;
 mod instance_type;
 mod os_generation;
 mod shape;
@@ -13,6 +14,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::contents::ContentsFacts;
 use crate::context::Context;
 use crate::facts::{ClusterFacts, ImageEvidence, RegionFacts};
 
@@ -86,11 +88,15 @@ pub struct ClusterSubject<'a> {
 
 pub type ClusterCheck = fn(&ClusterSubject<'_>, &Context) -> Vec<Finding>;
 
+pub type ContentsCheck = fn(&ContentsFacts, &Context) -> Vec<Finding>;
+
 /// How a rule is evaluated, by what it looks at.
 #[derive(Clone, Copy)]
 pub enum Check {
     Image(ImageCheck),
     Cluster(ClusterCheck),
+    /// The image's files (a root filesystem): no AWS API shows them.
+    Contents(ContentsCheck),
 }
 
 /// A rule of the catalogue (RULES.md).
@@ -129,6 +135,7 @@ pub fn registry() -> &'static [Rule] {
         rules.extend(instance_type::RULES);
         rules.extend(access::RULES);
         rules.extend(cluster::RULES);
+        rules.extend(contents::RULES);
         rules.sort_by_key(|r| r.id);
         rules
     })
@@ -159,7 +166,7 @@ pub fn evaluate_image(subject: &ImageSubject<'_>, context: &Context) -> Vec<Find
         .iter()
         .flat_map(|rule| match rule.check {
             Check::Image(check) => check(subject, context),
-            Check::Cluster(_) => vec![],
+            Check::Cluster(_) | Check::Contents(_) => vec![],
         })
         .collect();
     sort(&mut findings);
@@ -172,7 +179,20 @@ pub fn evaluate_cluster(subject: &ClusterSubject<'_>, context: &Context) -> Vec<
         .iter()
         .flat_map(|rule| match rule.check {
             Check::Cluster(check) => check(subject, context),
-            Check::Image(_) => vec![],
+            Check::Image(_) | Check::Contents(_) => vec![],
+        })
+        .collect();
+    sort(&mut findings);
+    findings
+}
+
+/// Run every image-content rule over one root filesystem.
+pub fn evaluate_contents(facts: &ContentsFacts, context: &Context) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = registry()
+        .iter()
+        .flat_map(|rule| match rule.check {
+            Check::Contents(check) => check(facts, context),
+            Check::Image(_) | Check::Cluster(_) => vec![],
         })
         .collect();
     sort(&mut findings);
@@ -270,6 +290,7 @@ pub(crate) mod testing {
             launching_account: Some(CALLER.into()),
             caller_account: Some(CALLER.into()),
             region: "us-east-1".into(),
+            thresholds: crate::context::Thresholds::default(),
             now: Utc
                 .with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
                 .single()
@@ -331,7 +352,8 @@ mod tests {
         let expected = [
             "EA001", "EA002", "EA003", "EA010", "EA011", "EA012", "EA013", "EA014", "EA015",
             "EA016", "EA017", "EA020", "EA021", "EA022", "EA023", "EA030", "EA031", "EA032",
-            "EA033", "EA050", "EA051", "EA052", "EA053", "EA054", "EA055", "EA056",
+            "EA033", "EA050", "EA051", "EA052", "EA053", "EA054", "EA055", "EA056", "EA060",
+            "EA061", "EA062", "EA063", "EA064", "EA065",
         ];
         let ids: Vec<&str> = registry().iter().map(|r| r.id).collect();
         assert_eq!(ids, expected);
