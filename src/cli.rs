@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "emr-ami-audit",
     version,
@@ -50,9 +50,13 @@ pub struct Cli {
     #[arg(long, global = true, requires = "record")]
     pub redact_account: bool,
 
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, global = true, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
-    pub fail_on: FailOn,
+    /// Lowest severity that makes the exit code 1 [default: error].
+    #[arg(long, global = true, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
+    /// Configuration file [default: ./emr-ami-audit.toml when it exists].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// Judge time-dependent rules as of this instant (RFC 3339), for reproducible reports.
     #[arg(long, global = true, value_name = "TIME", hide = true)]
@@ -62,7 +66,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Audit candidate AMIs for an EMR release, instance types and applications.
     Image(ImageArgs),
@@ -79,6 +83,12 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+    /// Write a commented emr-ami-audit.toml to start from.
+    Init {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE", default_value = "emr-ami-audit.toml")]
+        path: PathBuf,
+    },
     /// Serve a recorded scenario to other tools.
     #[command(subcommand)]
     Mock(MockCommand),
@@ -89,7 +99,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum MockCommand {
     /// Serve a recording on 127.0.0.1 (for the AWS CLI, other SDKs, Terraform: AWS_ENDPOINT_URL); Ctrl-C stops.
     Serve {
@@ -102,15 +112,15 @@ pub enum MockCommand {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ImageArgs {
     /// AMI IDs (ami- followed by 8 or 17 hex digits).
     #[arg(required = true, value_name = "AMI_ID")]
     pub images: Vec<String>,
 
-    /// EMR release the AMIs are meant for (emr-X.Y.Z).
+    /// EMR release the AMIs are meant for (emr-X.Y.Z); required here or in the config's defaults.
     #[arg(long, value_name = "LABEL")]
-    pub release: String,
+    pub release: Option<String>,
 
     /// Instance type that will boot the AMIs (repeatable, or comma-separated).
     #[arg(long = "instance-type", value_name = "TYPE", value_delimiter = ',')]
@@ -128,27 +138,27 @@ pub struct ImageArgs {
     #[arg(long, value_name = "ROOT")]
     pub rootfs: Option<PathBuf>,
 
-    /// With --rootfs: most data /tmp, /var and /emr may hold together (EA063), e.g. 1GiB, 500MiB.
-    #[arg(long, value_name = "SIZE", default_value = "1GiB", requires = "rootfs")]
-    pub max_relocated: String,
+    /// With --rootfs: most data /tmp, /var and /emr may hold together (EA063), e.g. 500MiB [default: 1GiB].
+    #[arg(long, value_name = "SIZE", requires = "rootfs")]
+    pub max_relocated: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct InspectArgs {
     /// The image's root directory.
     #[arg(value_name = "ROOT")]
     pub root: PathBuf,
 
-    /// EMR release the image is meant for (emr-X.Y.Z).
+    /// EMR release the image is meant for (emr-X.Y.Z); required here or in the config's defaults.
     #[arg(long, value_name = "LABEL")]
-    pub release: String,
+    pub release: Option<String>,
 
-    /// Most data /tmp, /var and /emr may hold together (EA063), e.g. 1GiB, 500MiB.
-    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
-    pub max_relocated: String,
+    /// Most data /tmp, /var and /emr may hold together (EA063), e.g. 500MiB [default: 1GiB].
+    #[arg(long, value_name = "SIZE")]
+    pub max_relocated: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
     /// Cluster IDs (j- followed by 8 to 14 upper-case letters and digits). Without: list the clusters.
     #[arg(value_name = "CLUSTER_ID")]
@@ -169,7 +179,7 @@ pub struct ClusterArgs {
     pub created_after: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     /// A RunJobFlow request as JSON, or a CloudFormation template (JSON or YAML) with AWS::EMR::Cluster
     /// resources.

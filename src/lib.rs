@@ -7,6 +7,7 @@ pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod collect;
+pub mod config;
 pub mod contents;
 pub mod context;
 pub mod facts;

@@ -10,12 +10,13 @@ use futures::StreamExt;
 
 use crate::audit;
 use crate::aws::{Aws, AwsOptions, ConfigError};
-use clap::CommandFactory;
+use clap::{CommandFactory, ValueEnum};
 
 use crate::cli::{
     Cli, ClusterArgs, Command, FailOn, Format, ImageArgs, InspectArgs, MockCommand, PlanArgs,
 };
 use crate::collect::{self, CollectUsageError, Wanted, collect_images};
+use crate::config::{self, Config};
 use crate::contents;
 use crate::context::{Context, Thresholds};
 use crate::facts::{ClusterFacts, CollectError};
@@ -48,6 +49,8 @@ pub enum RunError {
     Record(#[from] RecordError),
     #[error("cannot serve on 127.0.0.1:{0}: {1}")]
     Serve(u16, std::io::Error),
+    #[error(transparent)]
+    Settings(#[from] config::ConfigError),
     #[error("cannot write the generated text: {0}")]
     Generate(std::io::Error),
     #[error("unknown rule '{0}': `emr-ami-audit rules` lists them")]
@@ -62,13 +65,35 @@ pub struct Outcome {
 }
 
 pub async fn run(cli: &Cli) -> Result<Outcome, RunError> {
+    match &cli.command {
+        Command::Rules { rule } => return explain_rules(rule.as_deref(), cli.format),
+        Command::Init { path } => {
+            config::init(path)?;
+            eprintln!("emr-ami-audit: wrote {}", path.display());
+            return Ok(Outcome {
+                stdout: String::new(),
+                exit_code: 0,
+            });
+        }
+        _ => {}
+    }
+    let config = config::load(cli.config.as_deref())?;
+    let cli = &with_defaults(cli, &config);
+    let today = now(cli)?.date_naive();
     if let Some(dir) = &cli.record {
         record::check_target(dir, cli.force)?;
     }
     let (mut report, session) = match &cli.command {
         Command::Rules { rule } => return explain_rules(rule.as_deref(), cli.format),
+        // Handled before the configuration is read.
+        Command::Init { .. } => {
+            return Ok(Outcome {
+                stdout: String::new(),
+                exit_code: 0,
+            });
+        }
         Command::Mock(MockCommand::Serve { dir, port }) => return serve(dir, *port).await,
-        Command::Inspect(args) => return inspect(cli, args),
+        Command::Inspect(args) => return inspect(cli, args, &config),
         Command::Completions { shell } => {
             return generated(|out| {
                 clap_complete::generate(*shell, &mut Cli::command(), "emr-ami-audit", out);
@@ -82,11 +107,51 @@ pub async fn run(cli: &Cli) -> Result<Outcome, RunError> {
         Command::Cluster(args) => cluster(cli, args).await?,
         Command::Plan(args) => plan(cli, args).await?,
     };
+    config.apply(&mut report, today);
     session.finish(cli, &mut report)?;
     Ok(Outcome {
         stdout: render(&report, cli.format),
         exit_code: exit_code(&report, cli.fail_on),
     })
+}
+
+/// EA063's default threshold.
+const DEFAULT_MAX_RELOCATED: &str = "1GiB";
+
+/// The command line with the config's defaults filled in where it left options out.
+fn with_defaults(cli: &Cli, config: &Config) -> Cli {
+    let d = &config.defaults;
+    let mut cli = cli.clone();
+    if cli.region.is_none() {
+        cli.region = d.region.clone();
+    }
+    if cli.fail_on.is_none() {
+        cli.fail_on = d
+            .fail_on
+            .as_deref()
+            .and_then(|f| FailOn::from_str(f, true).ok());
+    }
+    let fill = |list: &mut Vec<String>, default: &[String]| {
+        if list.is_empty() {
+            *list = default.to_vec();
+        }
+    };
+    match &mut cli.command {
+        Command::Image(args) => {
+            args.release = args.release.take().or(d.release.clone());
+            fill(&mut args.instance_types, &d.instance_types);
+            fill(&mut args.applications, &d.applications);
+            args.account = args.account.take().or(d.account.clone());
+            args.max_relocated = args.max_relocated.take().or(d.max_relocated.clone());
+        }
+        Command::Inspect(args) => {
+            args.release = args.release.take().or(d.release.clone());
+            args.max_relocated = args.max_relocated.take().or(d.max_relocated.clone());
+        }
+        Command::Plan(args) => args.account = args.account.take().or(d.account.clone()),
+        _ => {}
+    }
+    cli
 }
 
 /// Text a generator writes (completions, man page) as the outcome.
@@ -100,9 +165,17 @@ fn generated(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Result<
 }
 
 /// `inspect ROOT`: the image-content rules on a root filesystem.
-fn inspect(cli: &Cli, args: &InspectArgs) -> Result<Outcome, RunError> {
-    let release: Release = args.release.parse()?;
-    let threshold = validate::size(&args.max_relocated)?;
+fn inspect(cli: &Cli, args: &InspectArgs, config: &Config) -> Result<Outcome, RunError> {
+    let release: Release = args
+        .release
+        .as_deref()
+        .ok_or(InputError::MissingRelease)?
+        .parse()?;
+    let threshold = validate::size(
+        args.max_relocated
+            .as_deref()
+            .unwrap_or(DEFAULT_MAX_RELOCATED),
+    )?;
     let now = now(cli)?;
     if !args.root.is_dir() {
         return Err(InputError::Root(args.root.display().to_string()).into());
@@ -140,7 +213,8 @@ fn inspect(cli: &Cli, args: &InspectArgs) -> Result<Outcome, RunError> {
         api_calls: Default::default(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    let report = Report::new(vec![target], errors, stats);
+    let mut report = Report::new(vec![target], errors, stats);
+    config.apply(&mut report, now.date_naive());
     Ok(Outcome {
         stdout: render(&report, cli.format),
         exit_code: exit_code(&report, cli.fail_on),
@@ -276,7 +350,11 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunErro
     for id in &args.images {
         validate::image_id(id)?;
     }
-    let release: Release = args.release.parse()?;
+    let release: Release = args
+        .release
+        .as_deref()
+        .ok_or(InputError::MissingRelease)?
+        .parse()?;
     for t in &args.instance_types {
         validate::instance_type(t)?;
     }
@@ -289,7 +367,11 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunErro
     let now = now(cli)?;
     let image_ids = ordered_unique(&args.images);
     let instance_types = ordered_unique(&args.instance_types);
-    let relocated_bytes = validate::size(&args.max_relocated)?;
+    let relocated_bytes = validate::size(
+        args.max_relocated
+            .as_deref()
+            .unwrap_or(DEFAULT_MAX_RELOCATED),
+    )?;
     if let Some(root) = &args.rootfs {
         if image_ids.len() != 1 {
             return Err(InputError::RootfsWithManyImages(image_ids.len()).into());
@@ -540,7 +622,8 @@ fn render(report: &Report, format: Format) -> String {
 }
 
 /// 3 when something was not audited, else 1 when a finding reaches `--fail-on`, else 0.
-pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
+pub fn exit_code(report: &Report, fail_on: Option<FailOn>) -> u8 {
+    let fail_on = fail_on.unwrap_or(FailOn::Error);
     if report.incomplete() {
         return 3;
     }

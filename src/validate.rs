@@ -30,6 +30,8 @@ pub enum InputError {
     RootfsWithManyImages(usize),
     #[error("root filesystem '{0}' is not a directory")]
     Root(String),
+    #[error("no EMR release: give --release emr-X.Y.Z, or release in the config's [defaults]")]
+    MissingRelease,
 }
 
 /// `1GiB`, `500MiB`, `2G`, `1048576`.

@@ -10,6 +10,7 @@ use serde::Serialize;
 pub use json::render_json;
 pub use table::render_table;
 
+use crate::config::{Suppression, WaiverOutcome};
 use crate::context::ContextSummary;
 use crate::rules::{self, Finding, Severity};
 
@@ -24,6 +25,9 @@ pub struct Report {
     /// Problems of the run as a whole (the caller's identity could not be read, …).
     pub errors: Vec<String>,
     pub targets: Vec<Target>,
+    /// What each waiver of the configuration did (only when there are waivers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waivers: Option<Vec<WaiverOutcome>>,
     pub stats: Stats,
 }
 
@@ -42,6 +46,8 @@ pub struct Summary {
     pub targets_not_audited: usize,
     /// AMIs nested in cluster and plan targets that could not be audited.
     pub images_not_audited: usize,
+    /// Findings a waiver accepts: not counted above, and never failing the run.
+    pub suppressed: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -121,6 +127,9 @@ pub struct ReportedFinding {
     pub evidence: BTreeMap<String, String>,
     pub remediation: String,
     pub doc_url: String,
+    /// Set when a waiver of the configuration accepts the finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -141,20 +150,39 @@ impl ReportedFinding {
             evidence: finding.evidence,
             remediation: rule.map(|r| r.remediation).unwrap_or_default().to_string(),
             doc_url: rule.map(|r| r.doc_url).unwrap_or_default().to_string(),
+            suppressed: None,
         }
     }
 }
 
 impl Report {
     pub fn new(targets: Vec<Target>, errors: Vec<String>, stats: Stats) -> Report {
+        let mut report = Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            summary: Summary::default(),
+            errors,
+            targets,
+            waivers: None,
+            stats,
+        };
+        report.summarize();
+        report
+    }
+
+    /// Count findings by severity (waived ones apart) and targets by status.
+    pub fn summarize(&mut self) {
         let mut summary = Summary::default();
-        for target in &targets {
+        for target in &self.targets {
             match target.status {
                 Status::Audited => summary.targets_audited += 1,
                 Status::NotAudited => summary.targets_not_audited += 1,
             }
         }
-        for target in targets.iter().flat_map(Target::with_nested) {
+        for target in self.targets.iter().flat_map(Target::with_nested) {
             if target.kind == TargetKind::Image
                 && target.status == Status::NotAudited
                 && target.used_by.is_some()
@@ -162,6 +190,10 @@ impl Report {
                 summary.images_not_audited += 1;
             }
             for finding in &target.findings {
+                if finding.suppressed.is_some() {
+                    summary.suppressed += 1;
+                    continue;
+                }
                 match finding.severity {
                     Severity::Error => summary.error += 1,
                     Severity::Warning => summary.warning += 1,
@@ -169,17 +201,7 @@ impl Report {
                 }
             }
         }
-        Report {
-            schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: env!("CARGO_PKG_NAME"),
-                version: env!("CARGO_PKG_VERSION"),
-            },
-            summary,
-            errors,
-            targets,
-            stats,
-        }
+        self.summary = summary;
     }
 
     /// Whether anything could not be audited (exit code 3), a cluster's AMI included.
@@ -198,6 +220,7 @@ impl Report {
             .iter()
             .flat_map(Target::with_nested)
             .flat_map(|t| &t.findings)
+            .filter(|f| f.suppressed.is_none())
             .map(|f| f.severity)
             .max()
     }

@@ -6,6 +6,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
 
 use super::{Report, ReportedFinding, Status, Target};
+use crate::config::WaiverStatus;
 use crate::rules::Severity;
 
 struct Style {
@@ -56,11 +57,15 @@ fn image_block(out: &mut String, target: &Target, style: &Style) {
         Status::NotAudited => {
             let _ = writeln!(out, "  not audited: {}", strip(target.error.as_deref()));
         }
-        Status::Audited if target.findings.is_empty() => {
+        Status::Audited if target.findings.iter().all(|f| f.suppressed.is_some()) => {
             let _ = writeln!(out, "  no findings");
         }
         Status::Audited => {
-            let rows = target.findings.iter().map(|f| (f, f.name.as_str()));
+            let rows = target
+                .findings
+                .iter()
+                .filter(|f| f.suppressed.is_none())
+                .map(|f| (f, f.name.as_str()));
             let _ = writeln!(
                 out,
                 "{}",
@@ -157,16 +162,32 @@ fn strip(error: Option<&str>) -> &str {
 }
 
 fn summary(out: &mut String, report: &Report) {
+    for waiver in report.waivers.iter().flatten() {
+        let note = match waiver.status {
+            WaiverStatus::Applied => continue,
+            WaiverStatus::Expired => "expired: it no longer waives",
+            WaiverStatus::Unmatched => "matched no finding",
+        };
+        let _ = writeln!(
+            out,
+            "waiver of {} on {}: {note} ({})",
+            waiver.rule, waiver.target, waiver.reason
+        );
+    }
     let s = &report.summary;
     let calls: u64 = report.stats.api_calls.values().sum();
     let targets = report.targets.len();
+    let waived = match s.suppressed {
+        0 => String::new(),
+        n => format!(", {n} waived"),
+    };
     let nested = match s.images_not_audited {
         0 => String::new(),
         n => format!(" ({n} of their AMIs not audited)"),
     };
     let _ = writeln!(
         out,
-        "{targets} target{}: {} audited, {} not audited{nested} · {} error{}, {} warning{}, {} info · {calls} API call{} in {:.1} s",
+        "{targets} target{}: {} audited, {} not audited{nested} · {} error{}, {} warning{}, {} info{waived} · {calls} API call{} in {:.1} s",
         plural(targets),
         s.targets_audited,
         s.targets_not_audited,

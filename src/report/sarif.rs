@@ -1,0 +1,266 @@
+//! `--format sarif`: SARIF 2.1.0 for code-scanning tools (GitHub code scanning, …). One run; the
+//! rules are the registry's, in its order, so `ruleIndex` is a finding's position in
+//! `rules::registry()`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::{Map, Value, json};
+
+use super::{Report, ReportedFinding, Status, Target, TargetKind};
+use crate::rules::{self, Rule, Severity};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const INFORMATION_URI: &str = "https://github.com/emr-ami-audit/emr-ami-audit";
+/// Key of `partialFingerprints`; bump the version if the fingerprint's recipe changes.
+const FINGERPRINT: &str = "emrAmiAudit/v1";
+
+pub fn render_sarif(report: &Report) -> String {
+    let registry = rules::registry();
+    let descriptors: Vec<Value> = registry.iter().map(descriptor).collect();
+    let mut notifications: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|error| notification(error.clone()))
+        .collect();
+    let mut results = Vec::new();
+    // Repeats of a rule on one target get `:2`, `:3`, … so that fingerprints stay distinct.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in located(&report.targets) {
+        if entry.target.status == Status::NotAudited {
+            let error = entry.target.error.as_deref().unwrap_or("not audited");
+            notifications.push(notification(format!("{}: {error}", entry.qualified)));
+        }
+        for finding in &entry.target.findings {
+            results.push(result(&entry, finding, registry, &mut seen));
+        }
+    }
+    let sarif = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "emr-ami-audit",
+                    "version": report.tool.version,
+                    "informationUri": INFORMATION_URI,
+                    "rules": descriptors,
+                }
+            },
+            "invocations": [{
+                "executionSuccessful": !report.incomplete(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }]
+    });
+    // Serializing a `Value` cannot fail; fall back to an empty object if it ever did.
+    let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_else(|_| "{}".to_string());
+    text.push('\n');
+    text
+}
+
+/// A target of the report with where it sits: top-level, or nested in a cluster or plan.
+pub(super) struct Located<'a> {
+    pub target: &'a Target,
+    /// The target it is nested in, if any.
+    pub parent: Option<&'a Target>,
+    /// The top-level target it belongs to (itself when top-level).
+    pub root: &'a Target,
+    /// `<parent id>/<id>` for a nested target, else the ID.
+    pub qualified: String,
+}
+
+/// Every target, each followed by its nested ones.
+pub(super) fn located(targets: &[Target]) -> Vec<Located<'_>> {
+    let mut all = Vec::new();
+    for target in targets {
+        walk(&mut all, target, target, None);
+    }
+    all
+}
+
+fn walk<'a>(
+    all: &mut Vec<Located<'a>>,
+    target: &'a Target,
+    root: &'a Target,
+    parent: Option<(&'a Target, &str)>,
+) {
+    let qualified = match parent {
+        Some((_, parent_qualified)) => format!("{parent_qualified}/{}", target.id),
+        None => target.id.clone(),
+    };
+    all.push(Located {
+        target,
+        parent: parent.map(|(p, _)| p),
+        root,
+        qualified: qualified.clone(),
+    });
+    for image in target.images.iter().flatten() {
+        walk(all, image, root, Some((target, qualified.as_str())));
+    }
+}
+
+/// `image`, `cluster` or `plan`: the kind as the JSON report spells it.
+pub(super) fn kind_name(kind: TargetKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+fn descriptor(rule: &Rule) -> Value {
+    let mut descriptor = json!({
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": { "text": rule.title },
+        "fullDescription": { "text": rule.explanation },
+        "help": {
+            "text": format!(
+                "Why: {} Remediation: {} Source: {}",
+                rule.explanation, rule.remediation, rule.source
+            ),
+            "markdown": format!(
+                "**Why:** {}\n\n**Remediation:** {}\n\n**Source:** {} ([documentation]({}))",
+                rule.explanation, rule.remediation, rule.source, rule.doc_url
+            ),
+        },
+        "defaultConfiguration": { "level": level(rule.severity) },
+        "properties": { "tags": ["emr", "custom-ami"] },
+    });
+    // `helpUri` must be a URI: left out rather than empty.
+    if !rule.doc_url.is_empty() {
+        descriptor["helpUri"] = json!(rule.doc_url);
+    }
+    descriptor
+}
+
+fn result(
+    entry: &Located<'_>,
+    finding: &ReportedFinding,
+    registry: &[Rule],
+    seen: &mut BTreeMap<String, usize>,
+) -> Value {
+    let target = entry.target;
+    let base = format!("{}:{}", finding.rule, entry.qualified);
+    let count = seen.entry(base.clone()).or_insert(0);
+    *count += 1;
+    let fingerprint = match *count {
+        1 => base,
+        n => format!("{base}:{n}"),
+    };
+    let mut fingerprints = Map::new();
+    fingerprints.insert(FINGERPRINT.to_string(), Value::String(fingerprint));
+    let mut value = json!({
+        "ruleId": finding.rule,
+        "level": level(finding.severity),
+        "message": { "text": format!("{}: {}", target.id, finding.message) },
+        "locations": [{
+            "physicalLocation": { "artifactLocation": { "uri": uri(entry) } },
+            "logicalLocations": [{
+                "name": target.id,
+                "fullyQualifiedName": entry.qualified,
+                "kind": "resource",
+            }],
+        }],
+        "partialFingerprints": fingerprints,
+        "properties": {
+            "target_kind": kind_name(target.kind),
+            "region": target.region,
+            "evidence": finding.evidence,
+            "remediation": finding.remediation,
+        },
+    });
+    if let Some(index) = registry.iter().position(|r| r.id == finding.rule) {
+        value["ruleIndex"] = json!(index);
+    }
+    value
+}
+
+fn notification(text: String) -> Value {
+    json!({ "level": "error", "message": { "text": text } })
+}
+
+/// Where a result is fixed: a plan's file (for the AMIs it names too), else the AWS resource.
+fn uri(entry: &Located<'_>) -> String {
+    if entry.root.kind == TargetKind::Plan {
+        return file_uri(plan_file(&entry.root.id));
+    }
+    let target = entry.target;
+    format!(
+        "aws://{}/{}/{}",
+        encode(&target.region, false),
+        kind_name(target.kind),
+        encode(&target.id, false)
+    )
+}
+
+/// A plan target's file: `file.yaml:LogicalId` for a CloudFormation cluster, else the file itself.
+fn plan_file(id: &str) -> &str {
+    match id.rsplit_once(':') {
+        Some((file, logical_id))
+            if !file.is_empty()
+                && !logical_id.is_empty()
+                && logical_id.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            file
+        }
+        _ => id,
+    }
+}
+
+/// A relative path as a relative URI reference; an absolute one as a `file://` URI.
+fn file_uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let path = path.trim_start_matches("./");
+    let drive = path.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && path.get(1..).is_some_and(|rest| rest.starts_with(":/"));
+    if drive {
+        format!("file:///{}{}", &path[..2], encode(&path[2..], true))
+    } else if path.starts_with('/') {
+        format!("file://{}", encode(path, true))
+    } else {
+        encode(path, true)
+    }
+}
+
+/// Percent-encodes everything but unreserved characters, sub-delimiters, `@` and (if asked) `/`.
+/// `:` is encoded too, so that a relative path never reads as a scheme.
+fn encode(text: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric()
+            || b"-._~!$&'()*+,;=@".contains(&byte)
+            || (keep_slash && byte == b'/')
+        {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_files_and_uris() {
+        assert_eq!(plan_file("examples/cf.yaml:EtlCluster"), "examples/cf.yaml");
+        assert_eq!(plan_file("examples/runjobflow.json"), "examples/runjobflow.json");
+        assert_eq!(plan_file("C:\\plans\\run.json"), "C:\\plans\\run.json");
+        assert_eq!(file_uri("./plans/my plan.json"), "plans/my%20plan.json");
+        assert_eq!(file_uri("/tmp/a:b.json"), "file:///tmp/a%3Ab.json");
+        assert_eq!(file_uri("C:\\plans\\run.json"), "file:///C:/plans/run.json");
+        assert_eq!(encode("ami-0123/x", false), "ami-0123%2Fx");
+    }
+}
