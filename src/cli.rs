@@ -50,6 +50,10 @@ pub struct Cli {
     #[arg(long, global = true, requires = "record")]
     pub redact_account: bool,
 
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
     /// Lowest severity that makes the exit code 1 [default: error].
     #[arg(long, global = true, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
@@ -199,6 +203,12 @@ pub struct PlanArgs {
 pub enum Format {
     Table,
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML: one test case per target and rule, for CI dashboards.
+    Junit,
+    /// Markdown, for pull-request comments.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

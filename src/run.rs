@@ -51,6 +51,8 @@ pub enum RunError {
     Serve(u16, std::io::Error),
     #[error(transparent)]
     Settings(#[from] config::ConfigError),
+    #[error("cannot write the report to '{0}': {1}")]
+    Output(std::path::PathBuf, std::io::Error),
     #[error("cannot write the generated text: {0}")]
     Generate(std::io::Error),
     #[error("unknown rule '{0}': `emr-ami-audit rules` lists them")]
@@ -65,6 +67,15 @@ pub struct Outcome {
 }
 
 pub async fn run(cli: &Cli) -> Result<Outcome, RunError> {
+    let mut outcome = run_command(cli).await?;
+    if let Some(path) = &cli.output {
+        std::fs::write(path, &outcome.stdout).map_err(|e| RunError::Output(path.clone(), e))?;
+        outcome.stdout.clear();
+    }
+    Ok(outcome)
+}
+
+async fn run_command(cli: &Cli) -> Result<Outcome, RunError> {
     match &cli.command {
         Command::Rules { rule } => return explain_rules(rule.as_deref(), cli.format),
         Command::Init { path } => {
@@ -110,7 +121,7 @@ pub async fn run(cli: &Cli) -> Result<Outcome, RunError> {
     config.apply(&mut report, today);
     session.finish(cli, &mut report)?;
     Ok(Outcome {
-        stdout: render(&report, cli.format),
+        stdout: render(&report, cli),
         exit_code: exit_code(&report, cli.fail_on),
     })
 }
@@ -216,7 +227,7 @@ fn inspect(cli: &Cli, args: &InspectArgs, config: &Config) -> Result<Outcome, Ru
     let mut report = Report::new(vec![target], errors, stats);
     config.apply(&mut report, now.date_naive());
     Ok(Outcome {
-        stdout: render(&report, cli.format),
+        stdout: render(&report, cli),
         exit_code: exit_code(&report, cli.fail_on),
     })
 }
@@ -610,9 +621,12 @@ async fn audit_clusters(
     Ok(Report::new(targets, errors, stats))
 }
 
-fn render(report: &Report, format: Format) -> String {
-    match format {
+fn render(report: &Report, cli: &Cli) -> String {
+    match cli.format {
         Format::Json => report::render_json(report),
+        Format::Sarif => report::render_sarif(report),
+        Format::Markdown => report::render_markdown(report),
+        Format::Junit => report::render_junit(report, threshold(cli.fail_on)),
         Format::Table => {
             let terminal = std::io::stdout().is_terminal();
             let colour = terminal && std::env::var_os("NO_COLOR").is_none();
@@ -623,19 +637,22 @@ fn render(report: &Report, format: Format) -> String {
 
 /// 3 when something was not audited, else 1 when a finding reaches `--fail-on`, else 0.
 pub fn exit_code(report: &Report, fail_on: Option<FailOn>) -> u8 {
-    let fail_on = fail_on.unwrap_or(FailOn::Error);
     if report.incomplete() {
         return 3;
     }
-    let threshold = match fail_on {
+    match (report.worst(), threshold(fail_on)) {
+        (Some(worst), Some(threshold)) if worst >= threshold => 1,
+        _ => 0,
+    }
+}
+
+/// The lowest severity that fails the run (`--fail-on`, default error); `None` for never.
+fn threshold(fail_on: Option<FailOn>) -> Option<Severity> {
+    match fail_on.unwrap_or(FailOn::Error) {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Info => Some(Severity::Info),
         FailOn::Never => None,
-    };
-    match (report.worst(), threshold) {
-        (Some(worst), Some(threshold)) if worst >= threshold => 1,
-        _ => 0,
     }
 }
 
@@ -647,7 +664,8 @@ fn explain_rules(key: Option<&str>, format: Format) -> Result<Outcome, RunError>
                     rules::registry().iter().map(rule_json).collect();
                 serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
             }
-            Format::Table => {
+            // The catalogue is for people in every other format.
+            Format::Table | Format::Sarif | Format::Junit | Format::Markdown => {
                 let mut table = Table::new();
                 table.load_preset(UTF8_FULL_CONDENSED);
                 table.set_content_arrangement(ContentArrangement::Dynamic);
@@ -664,7 +682,7 @@ fn explain_rules(key: Option<&str>, format: Format) -> Result<Outcome, RunError>
                 Format::Json => {
                     serde_json::to_string_pretty(&rule_json(rule)).unwrap_or_default() + "\n"
                 }
-                Format::Table => format!(
+                Format::Table | Format::Sarif | Format::Junit | Format::Markdown => format!(
                     "{} {} ({})\n{}\n\nWhy: {}\n\nRemediation: {}\n\nSource: {}\nDocs: {}\n",
                     rule.id,
                     rule.name,

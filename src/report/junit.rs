@@ -1,7 +1,7 @@
 //! `--format junit`: JUnit XML for CI test reports. One test suite per target, nested AMIs
 //! included; one test case per registry rule that applies to the target. A case fails when one of
-//! its findings reaches the threshold (`--fail-on`); a target that could not be audited is one
-//! erroring case.
+//! its findings reaches the threshold (`--fail-on`) and is not waived; a target that could not be
+//! audited is one erroring case.
 
 use std::fmt::Write;
 
@@ -132,7 +132,8 @@ fn suite(entry: &Located<'_>, threshold: Option<Severity>) -> Suite {
         .iter()
         .filter(|rule| match target.kind {
             TargetKind::Image => matches!(rule.check, Check::Image(_)),
-            _ => matches!(rule.check, Check::Cluster(_)),
+            TargetKind::Cluster | TargetKind::Plan => matches!(rule.check, Check::Cluster(_)),
+            TargetKind::Rootfs => matches!(rule.check, Check::Contents(_)),
         })
         .map(|rule| (rule.id, rule.name))
         .collect();
@@ -160,10 +161,11 @@ fn case(
     findings: &[&ReportedFinding],
     threshold: Option<Severity>,
 ) -> Case {
+    // A waived finding never fails.
     let (failing, passing): (Vec<&ReportedFinding>, Vec<&ReportedFinding>) = findings
         .iter()
         .copied()
-        .partition(|f| threshold.is_some_and(|t| f.severity >= t));
+        .partition(|f| f.suppressed.is_none() && threshold.is_some_and(|t| f.severity >= t));
     let mut system_out = String::new();
     for finding in &passing {
         describe(&mut system_out, finding);
@@ -201,8 +203,11 @@ fn case(
     }
 }
 
-/// `severity: message`, then the evidence, one `key: value` a line.
+/// `severity: message` (after `waived (reason)` if so), then the evidence, one `key: value` a line.
 fn describe(out: &mut String, finding: &ReportedFinding) {
+    if let Some(waiver) = &finding.suppressed {
+        let _ = write!(out, "waived ({}) ", waiver.reason);
+    }
     let _ = writeln!(out, "{}: {}", finding.severity, finding.message);
     for (key, value) in &finding.evidence {
         let _ = writeln!(out, "  {key}: {value}");

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::sarif::kind_name;
 use super::{Report, ReportedFinding, Status, Target};
+use crate::config::WaiverStatus;
 use crate::rules::Severity;
 
 pub fn render_markdown(report: &Report) -> String {
@@ -16,6 +17,7 @@ pub fn render_markdown(report: &Report) -> String {
             let _ = writeln!(out, "- {}", inline(error));
         }
     }
+    waivers(&mut out, report);
     for target in &report.targets {
         out.push('\n');
         section(&mut out, target);
@@ -25,13 +27,17 @@ pub fn render_markdown(report: &Report) -> String {
 
 fn summary(out: &mut String, report: &Report) {
     let s = &report.summary;
+    let waived = match s.suppressed {
+        0 => String::new(),
+        n => format!(" · {n} waived"),
+    };
     let nested = match s.images_not_audited {
         0 => String::new(),
         n => format!(" ({n} of their AMIs not audited)"),
     };
     let _ = writeln!(
         out,
-        "{} error{} · {} warning{} · {} info — {} target{} audited, {} not audited{nested}",
+        "{} error{} · {} warning{} · {} info{waived} — {} target{} audited, {} not audited{nested}",
         badge(Severity::Error, s.error),
         plural(s.error),
         badge(Severity::Warning, s.warning),
@@ -41,6 +47,29 @@ fn summary(out: &mut String, report: &Report) {
         plural(s.targets_audited),
         s.targets_not_audited,
     );
+}
+
+/// Waivers that waived nothing: expired, or matching no finding.
+fn waivers(out: &mut String, report: &Report) {
+    let mut first = true;
+    for waiver in report.waivers.iter().flatten() {
+        let note = match waiver.status {
+            WaiverStatus::Applied => continue,
+            WaiverStatus::Expired => "expired: it no longer waives",
+            WaiverStatus::Unmatched => "matched no finding",
+        };
+        if first {
+            out.push_str("\nWaivers:\n\n");
+            first = false;
+        }
+        let _ = writeln!(
+            out,
+            "- {} on {}: {note} ({})",
+            inline(&waiver.rule),
+            code(&waiver.target),
+            inline(&waiver.reason)
+        );
+    }
 }
 
 fn section(out: &mut String, target: &Target) {
@@ -55,7 +84,10 @@ fn section(out: &mut String, target: &Target) {
         kind_name(target.kind),
         code(&target.id)
     );
-    let mut context = vec![inline(&target.region)];
+    let mut context = Vec::new();
+    if !target.region.is_empty() {
+        context.push(inline(&target.region));
+    }
     context.extend(target.context.release.as_deref().map(inline));
     if !target.context.instance_types.is_empty() {
         context.push(inline(&target.context.instance_types.join(", ")));
@@ -90,7 +122,7 @@ fn section(out: &mut String, target: &Target) {
         out.push('\n');
     }
 
-    let mut rows: Vec<(&ReportedFinding, String)> = target
+    let all: Vec<(&ReportedFinding, String)> = target
         .findings
         .iter()
         .map(|f| (f, kind_name(target.kind)))
@@ -101,8 +133,17 @@ fn section(out: &mut String, target: &Target) {
                 .map(move |f| (f, code(&image.id).replace('|', "\\|")))
         }))
         .collect();
+    let total = all.len();
+    let mut rows: Vec<(&ReportedFinding, String)> = all
+        .into_iter()
+        .filter(|(finding, _)| finding.suppressed.is_none())
+        .collect();
+    let waived = match total - rows.len() {
+        0 => String::new(),
+        n => format!(" {n} waived."),
+    };
     if rows.is_empty() {
-        out.push_str("No findings.\n");
+        let _ = writeln!(out, "No findings.{waived}");
         return;
     }
     // Most severe first; the sort is stable, so the target's own rows lead ties.
@@ -120,6 +161,9 @@ fn section(out: &mut String, target: &Target) {
             severity(finding.severity),
             inline(&finding.message)
         );
+    }
+    if !waived.is_empty() {
+        let _ = writeln!(out, "\n{}", waived.trim_start());
     }
 }
 

@@ -1,6 +1,9 @@
 //! One `Report` value, rendered by every format from the same data and the same rule registry.
 
 mod json;
+mod junit;
+mod markdown;
+mod sarif;
 mod table;
 
 use std::collections::BTreeMap;
@@ -8,6 +11,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use json::render_json;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+pub use sarif::render_sarif;
 pub use table::render_table;
 
 use crate::config::{Suppression, WaiverOutcome};

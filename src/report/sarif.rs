@@ -8,6 +8,7 @@ use std::fmt::Write;
 use serde_json::{Map, Value, json};
 
 use super::{Report, ReportedFinding, Status, Target, TargetKind};
+use crate::config::WaiverStatus;
 use crate::rules::{self, Rule, Severity};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -50,6 +51,7 @@ pub fn render_sarif(report: &Report) -> String {
             "invocations": [{
                 "executionSuccessful": !report.incomplete(),
                 "toolExecutionNotifications": notifications,
+                "toolConfigurationNotifications": waiver_notifications(report),
             }],
             "results": results,
         }]
@@ -182,6 +184,18 @@ fn result(
     if let Some(index) = registry.iter().position(|r| r.id == finding.rule) {
         value["ruleIndex"] = json!(index);
     }
+    // A waiver of the configuration: the result stays, marked as accepted.
+    if let Some(waiver) = &finding.suppressed {
+        let mut suppression = json!({
+            "kind": "external",
+            "status": "accepted",
+            "justification": waiver.reason,
+        });
+        if let Some(expires) = &waiver.expires {
+            suppression["properties"] = json!({ "expires": expires });
+        }
+        value["suppressions"] = json!([suppression]);
+    }
     value
 }
 
@@ -189,18 +203,43 @@ fn notification(text: String) -> Value {
     json!({ "level": "error", "message": { "text": text } })
 }
 
-/// Where a result is fixed: a plan's file (for the AMIs it names too), else the AWS resource.
+/// Waivers that waived nothing: expired, or matching no finding.
+fn waiver_notifications(report: &Report) -> Vec<Value> {
+    report
+        .waivers
+        .iter()
+        .flatten()
+        .filter_map(|waiver| {
+            let note = match waiver.status {
+                WaiverStatus::Applied => return None,
+                WaiverStatus::Expired => "expired: it no longer waives",
+                WaiverStatus::Unmatched => "matched no finding",
+            };
+            let text = format!(
+                "waiver of {} on {}: {note} ({})",
+                waiver.rule, waiver.target, waiver.reason
+            );
+            Some(json!({ "level": "warning", "message": { "text": text } }))
+        })
+        .collect()
+}
+
+/// Where a result is fixed: a plan's file (for the AMIs it names too), a root filesystem's
+/// directory, else the AWS resource.
 fn uri(entry: &Located<'_>) -> String {
     if entry.root.kind == TargetKind::Plan {
         return file_uri(plan_file(&entry.root.id));
     }
     let target = entry.target;
-    format!(
-        "aws://{}/{}/{}",
-        encode(&target.region, false),
-        kind_name(target.kind),
-        encode(&target.id, false)
-    )
+    match target.kind {
+        TargetKind::Rootfs => file_uri(&target.id),
+        TargetKind::Image | TargetKind::Cluster | TargetKind::Plan => format!(
+            "aws://{}/{}/{}",
+            encode(&target.region, false),
+            kind_name(target.kind),
+            encode(&target.id, false)
+        ),
+    }
 }
 
 /// A plan target's file: `file.yaml:LogicalId` for a CloudFormation cluster, else the file itself.
@@ -256,7 +295,10 @@ mod tests {
     #[test]
     fn plan_files_and_uris() {
         assert_eq!(plan_file("examples/cf.yaml:EtlCluster"), "examples/cf.yaml");
-        assert_eq!(plan_file("examples/runjobflow.json"), "examples/runjobflow.json");
+        assert_eq!(
+            plan_file("examples/runjobflow.json"),
+            "examples/runjobflow.json"
+        );
         assert_eq!(plan_file("C:\\plans\\run.json"), "C:\\plans\\run.json");
         assert_eq!(file_uri("./plans/my plan.json"), "plans/my%20plan.json");
         assert_eq!(file_uri("/tmp/a:b.json"), "file:///tmp/a%3Ab.json");
