@@ -24,29 +24,18 @@ type ImageFindings = Vec<(String, Vec<String>)>;
 
 /// Cluster-level rules, then per AMI the image rules, as `rule:severity`.
 fn cluster_findings(target: &Value) -> (Vec<String>, ImageFindings) {
-    let rules = |t: &Value| -> Vec<String> {
-        let mut r: Vec<String> = t["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}:{}",
-                    f["rule"].as_str().unwrap_or_default(),
-                    f["severity"].as_str().unwrap_or_default()
-                )
-            })
-            .collect();
-        r.sort();
-        r
-    };
     let images = target["images"]
         .as_array()
         .expect("images")
         .iter()
-        .map(|i| (i["id"].as_str().unwrap_or_default().to_string(), rules(i)))
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap_or_default().to_string(),
+                rule_severities(i),
+            )
+        })
         .collect();
-    (rules(target), images)
+    (rule_severities(target), images)
 }
 
 #[test]

@@ -61,20 +61,7 @@ fn inspect(root: &Path, release: &str, extra: &[&str]) -> (i32, Value) {
 }
 
 fn rules_fired(report: &Value) -> Vec<String> {
-    let mut rules: Vec<String> = report["targets"][0]["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f["rule"].as_str().unwrap_or_default(),
-                f["severity"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
-    rules.sort();
-    rules
+    rule_severities(&report["targets"][0])
 }
 
 #[test]

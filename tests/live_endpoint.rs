@@ -13,18 +13,10 @@ async fn server() -> ReplayServer {
     ReplayServer::start(scenario).await
 }
 
-/// Run the binary in live mode against `url`, off the async runtime's threads.
-async fn run_live(url: String, args: Vec<String>) -> Run {
-    tokio::task::spawn_blocking(move || {
-        run(command()
-            .env("AWS_ACCESS_KEY_ID", "TESTACCESSKEY")
-            .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-            .env("AWS_REGION", "us-east-1")
-            .args(["--endpoint-url", &url, "--now", NOW, "--format", "json"])
-            .args(args))
-    })
-    .await
-    .expect("test thread")
+/// Live mode with a JSON report.
+async fn run_live_json(url: String, mut args: Vec<String>) -> Run {
+    args.splice(0..0, ["--format".to_string(), "json".to_string()]);
+    run_live(url, args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +40,7 @@ async fn throttled_request_is_retried_then_succeeds() {
     ]
     .map(String::from)
     .to_vec();
-    let run = run_live(server.url(), args).await;
+    let run = run_live_json(server.url(), args).await;
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let report = parse_report(&run);
     assert_eq!(target(&report, &ami(2))["status"], "audited");
@@ -75,7 +67,7 @@ async fn cluster_and_plan_requests_are_read_only() {
         vec!["cluster"],
         vec!["plan", "examples/runjobflow-bad.json"],
     ] {
-        let run = run_live(server.url(), args.iter().map(|a| a.to_string()).collect()).await;
+        let run = run_live_json(server.url(), args.iter().map(|a| a.to_string()).collect()).await;
         assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
     }
     let requests = server
@@ -118,7 +110,7 @@ async fn every_request_is_read_only() {
         ]
         .map(String::from),
     );
-    let run = run_live(server.url(), args).await;
+    let run = run_live_json(server.url(), args).await;
     assert_eq!(run.code, 1, "stderr: {}", run.stderr);
     let requests = server
         .mock_server()

@@ -23,23 +23,6 @@ fn plan_json(args: &[&str]) -> (i32, Value) {
     (run.code, report)
 }
 
-fn rules_of(target: &Value) -> Vec<String> {
-    let mut rules: Vec<String> = target["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f["rule"].as_str().unwrap_or_default(),
-                f["severity"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
-    rules.sort();
-    rules
-}
-
 #[test]
 fn good_run_job_flow_request_passes() {
     let (code, report) = plan_json(&["examples/runjobflow-good.json"]);
@@ -47,14 +30,14 @@ fn good_run_job_flow_request_passes() {
     let t = target(&report, "examples/runjobflow-good.json");
     assert_eq!(t["kind"], "plan");
     assert_eq!(t["name"], "graviton-etl");
-    assert_eq!(rules_of(t), Vec::<String>::new());
+    assert_eq!(rule_severities(t), Vec::<String>::new());
     let images = t["images"].as_array().expect("images");
     assert_eq!(images.len(), 2);
     assert_eq!(
         images[1]["used_by"],
         json!(["CORE fleet (Core) m6g.xlarge"])
     );
-    assert_eq!(rules_of(&images[1]), ["EA033:info"]);
+    assert_eq!(rule_severities(&images[1]), ["EA033:info"]);
 }
 
 #[test]
@@ -63,14 +46,14 @@ fn bad_run_job_flow_request_is_caught_before_launch() {
     assert_eq!(code, 1);
     let t = target(&report, "examples/runjobflow-bad.json");
     assert_eq!(
-        rules_of(t),
+        rule_severities(t),
         ["EA051:error", "EA053:error", "EA054:warning", "EA055:info"]
     );
     let image = &t["images"][0];
     assert_eq!(image["id"], "ami-0c100000000000004");
     // AL2 on 7.x; x86_64 and legacy-bios on a Graviton (uefi-only) core group.
     assert_eq!(
-        rules_of(image),
+        rule_severities(image),
         ["EA015:error", "EA020:error", "EA023:error", "EA033:info"]
     );
 }
@@ -95,7 +78,10 @@ fn cloudformation_yaml_resolves_parameters_and_defaults() {
     ]);
     assert_eq!(code, 1);
     let t = target(&report, "examples/cloudformation-good.yaml:EtlCluster");
-    assert_eq!(rules_of(&t["images"][0]), ["EA015:error", "EA033:info"]);
+    assert_eq!(
+        rule_severities(&t["images"][0]),
+        ["EA015:error", "EA033:info"]
+    );
 }
 
 #[test]
@@ -103,12 +89,15 @@ fn cloudformation_json_partial_amis_and_unresolved_values() {
     let (code, report) = plan_json(&["examples/cloudformation-bad.json"]);
     assert_eq!(code, 1);
     let partial = target(&report, "examples/cloudformation-bad.json:PartialCluster");
-    assert_eq!(rules_of(partial), ["EA052:error"]);
+    assert_eq!(rule_severities(partial), ["EA052:error"]);
     let deploy_time = target(
         &report,
         "examples/cloudformation-bad.json:DeployTimeAmiCluster",
     );
-    assert_eq!(rules_of(deploy_time), ["EA056:warning", "EA056:warning"]);
+    assert_eq!(
+        rule_severities(deploy_time),
+        ["EA056:warning", "EA056:warning"]
+    );
     assert!(
         deploy_time.get("default_ami").is_none(),
         "unknown, not the default AMI"

@@ -18,21 +18,6 @@ async fn image_factory() -> ReplayServer {
     ReplayServer::start(Scenario::load(&repo().join(SCENARIO)).expect("scenario")).await
 }
 
-/// Run the binary live against `url` with fake credentials (and a fake session token to look for).
-async fn live(url: String, args: Vec<String>) -> Run {
-    tokio::task::spawn_blocking(move || {
-        run(command()
-            .env("AWS_ACCESS_KEY_ID", "TESTACCESSKEYRECORD")
-            .env("AWS_SECRET_ACCESS_KEY", "test-secret-not-to-be-written")
-            .env("AWS_SESSION_TOKEN", "FAKESESSIONTOKENNOTTOBEWRITTEN")
-            .env("AWS_REGION", "us-east-1")
-            .args(["--endpoint-url", &url, "--now", NOW])
-            .args(args))
-    })
-    .await
-    .expect("test thread")
-}
-
 fn main_args() -> Vec<String> {
     let mut args = vec!["image".to_string()];
     args.extend((1..=19).map(ami));
@@ -85,7 +70,7 @@ async fn a_recorded_run_replays_to_the_same_report_and_holds_no_secrets() {
     ];
     args.extend(main_args());
     args.extend(["--account".to_string(), LAUNCHER.to_string()]);
-    let recorded = live(server.url(), args).await;
+    let recorded = run_live(server.url(), args).await;
     assert_eq!(recorded.code, 1, "{}", recorded.stderr);
     assert!(
         recorded.stderr.contains("recorded 23 exchanges"),
@@ -116,9 +101,9 @@ async fn a_recorded_run_replays_to_the_same_report_and_holds_no_secrets() {
 
     for (path, text) in all_files(&recording) {
         for secret in [
-            "TESTACCESSKEYRECORD",
-            "test-secret-not-to-be-written",
-            "FAKESESSIONTOKENNOTTOBEWRITTEN",
+            LIVE_ACCESS_KEY,
+            LIVE_SECRET_KEY,
+            LIVE_SESSION_TOKEN,
             "AWS4-HMAC-SHA256",
             "Signature=",
         ] {
@@ -144,7 +129,7 @@ async fn redacted_recording_has_no_real_account_and_still_replays() {
     .chain(main_args())
     .chain(["--account".to_string(), LAUNCHER.to_string()])
     .collect();
-    let recorded = live(server.url(), args).await;
+    let recorded = run_live(server.url(), args).await;
     assert_eq!(recorded.code, 1, "{}", recorded.stderr);
     let files = all_files(&recording);
     assert!(files.len() >= 5);
@@ -208,7 +193,7 @@ async fn an_existing_recording_is_kept_unless_forced() {
         );
         a
     };
-    let refused = live(server.url(), args(false)).await;
+    let refused = run_live(server.url(), args(false)).await;
     assert_eq!(refused.code, 2);
     assert!(
         refused.stderr.contains("already exists: give --force"),
@@ -226,7 +211,7 @@ async fn an_existing_recording_is_kept_unless_forced() {
     );
     assert!(recording.join("keep.txt").exists());
 
-    let forced = live(server.url(), args(true)).await;
+    let forced = run_live(server.url(), args(true)).await;
     assert_eq!(forced.code, 0, "{}", forced.stderr);
     assert!(!recording.join("keep.txt").exists());
     assert!(recording.join("exchanges.json").exists());

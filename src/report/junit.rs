@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::sarif::{Located, kind_name, located};
+use super::located::{Located, kind_name, located};
 use super::{Report, ReportedFinding, Status, TargetKind};
 use crate::rules::{self, Check, Severity};
 

@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::fmt::Write;
 
-use super::sarif::kind_name;
+use super::located::kind_name;
 use super::{Report, ReportedFinding, Status, Target};
 use crate::config::WaiverStatus;
 use crate::rules::Severity;

@@ -2,6 +2,7 @@
 
 mod json;
 mod junit;
+mod located;
 mod markdown;
 mod sarif;
 mod table;

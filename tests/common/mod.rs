@@ -125,6 +125,45 @@ pub fn fired(target: &Value) -> Vec<(String, String)> {
     fired
 }
 
+/// `RULE:severity` of the findings of a target (or anything with `findings`), sorted.
+pub fn rule_severities(owner: &Value) -> Vec<String> {
+    let mut rules: Vec<String> = owner["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["rule"].as_str().unwrap_or_default(),
+                f["severity"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+/// Fake credentials for live-mode runs against a loopback server; recordings must never contain them.
+pub const LIVE_ACCESS_KEY: &str = "TESTACCESSKEYLIVE";
+pub const LIVE_SECRET_KEY: &str = "test-secret-not-to-be-written";
+pub const LIVE_SESSION_TOKEN: &str = "FAKESESSIONTOKENNOTTOBEWRITTEN";
+
+/// Run the binary in live mode (credentials from the environment) against `url`, off the async
+/// runtime's threads.
+pub async fn run_live(url: String, args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        run(command()
+            .env("AWS_ACCESS_KEY_ID", LIVE_ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", LIVE_SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", LIVE_SESSION_TOKEN)
+            .env("AWS_REGION", "us-east-1")
+            .args(["--endpoint-url", &url, "--now", NOW])
+            .args(args))
+    })
+    .await
+    .expect("test thread")
+}
+
 pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = items
         .iter()
