@@ -34,6 +34,44 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// Parallel per-cluster (and per-image attribute) calls, per region.
+    #[arg(long, global = true, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// Attempts per AWS call (adaptive retry with backoff on throttling, 5xx and connection errors).
+    #[arg(long, global = true, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+
+    /// With --replay: add this latency to every answer.
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        requires = "replay",
+        default_value_t = 0
+    )]
+    pub replay_latency_ms: u64,
+
+    /// With --replay: answer this fraction of requests (0 to 1) with throttling errors or 500s.
+    #[arg(
+        long,
+        global = true,
+        value_name = "RATE",
+        requires = "replay",
+        default_value_t = 0.0
+    )]
+    pub replay_fault_rate: f64,
+
+    /// With --replay: seed of the injected faults.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        requires = "replay",
+        default_value_t = 0
+    )]
+    pub replay_seed: u64,
+
     /// With --replay: report recordings the run never used (exit code 3).
     #[arg(long, global = true, requires = "replay")]
     pub replay_strict: bool,
@@ -113,6 +151,15 @@ pub enum MockCommand {
         /// Port to listen on (0: any free port).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Add this latency to every answer.
+        #[arg(long, value_name = "MS", default_value_t = 0)]
+        latency_ms: u64,
+        /// Answer this fraction of requests (0 to 1) with throttling errors or 500s.
+        #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+        fault_rate: f64,
+        /// Seed of the injected faults.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        seed: u64,
     },
 }
 

@@ -23,7 +23,8 @@ use crate::facts::{ClusterFacts, CollectError};
 use crate::plan::{self, PlanError};
 use crate::release::{Release, ReleaseParseError};
 use crate::replay::{
-    self as record, RecordError, RecordOptions, Recorder, ReplayServer, Scenario, ScenarioError,
+    self as record, Faults, RecordError, RecordOptions, Recorder, ReplayServer, Scenario,
+    ScenarioError,
 };
 use crate::report::TargetKind;
 use crate::report::{self, Report, ReportedFinding, Stats, Target};
@@ -103,7 +104,20 @@ async fn run_command(cli: &Cli) -> Result<Outcome, RunError> {
                 exit_code: 0,
             });
         }
-        Command::Mock(MockCommand::Serve { dir, port }) => return serve(dir, *port).await,
+        Command::Mock(MockCommand::Serve {
+            dir,
+            port,
+            latency_ms,
+            fault_rate,
+            seed,
+        }) => {
+            let faults = Faults {
+                latency: std::time::Duration::from_millis(*latency_ms),
+                rate: validate::fault_rate(*fault_rate)?,
+                seed: *seed,
+            };
+            return serve(dir, *port, faults).await;
+        }
         Command::Inspect(args) => return inspect(cli, args, &config),
         Command::Completions { shell } => {
             return generated(|out| {
@@ -283,13 +297,18 @@ async fn connect(cli: &Cli) -> Result<Session, RunError> {
     }
     if let Some(dir) = &cli.replay {
         let scenario = Scenario::load(dir)?;
-        let server = ReplayServer::start(scenario).await;
+        let faults = Faults {
+            latency: std::time::Duration::from_millis(cli.replay_latency_ms),
+            rate: validate::fault_rate(cli.replay_fault_rate)?,
+            seed: cli.replay_seed,
+        };
+        let server = ReplayServer::start_with_faults(scenario, faults).await;
         let region = cli
             .region
             .as_deref()
             .or(server.region())
             .unwrap_or("us-east-1");
-        let aws = Aws::for_replay(&server.url(), region)?;
+        let aws = Aws::for_replay(&server.url(), region, cli.max_attempts)?;
         return Ok(Session {
             aws,
             server: Some(server),
@@ -302,6 +321,7 @@ async fn connect(cli: &Cli) -> Result<Session, RunError> {
         profile: cli.profile.clone(),
         endpoint_url: cli.endpoint_url.clone(),
         recorder: recorder.clone(),
+        max_attempts: cli.max_attempts,
     };
     Ok(Session {
         aws: Aws::from_environment(&options).await?,
@@ -311,10 +331,10 @@ async fn connect(cli: &Cli) -> Result<Session, RunError> {
 }
 
 /// `mock serve`: answer from a scenario on 127.0.0.1 until Ctrl-C.
-async fn serve(dir: &std::path::Path, port: u16) -> Result<Outcome, RunError> {
+async fn serve(dir: &std::path::Path, port: u16, faults: Faults) -> Result<Outcome, RunError> {
     let scenario = Scenario::load(dir)?;
     let count = scenario.exchanges.len();
-    let server = ReplayServer::start_on_port(scenario, port)
+    let server = ReplayServer::start_on_port(scenario, port, faults)
         .await
         .map_err(|e| RunError::Serve(port, e))?;
     eprintln!(
@@ -456,8 +476,6 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunErro
 
 /// The states `cluster` lists by default: the ones whose instances are running.
 const ACTIVE_STATES: [&str; 4] = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"];
-/// Parallel DescribeCluster (+ instance groups/fleets) calls.
-const CLUSTER_CONCURRENCY: usize = 8;
 
 async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), RunError> {
     for id in &args.clusters {
@@ -503,7 +521,7 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), Run
                 (id, facts)
             }
         })
-        .buffered(CLUSTER_CONCURRENCY)
+        .buffered(usize::from(cli.concurrency))
         .collect()
         .await;
     let batch = ClusterBatch {

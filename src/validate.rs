@@ -32,6 +32,16 @@ pub enum InputError {
     Root(String),
     #[error("no EMR release: give --release emr-X.Y.Z, or release in the config's [defaults]")]
     MissingRelease,
+    #[error("invalid fault rate '{0}': expected a number from 0 to 1")]
+    FaultRate(String),
+}
+
+pub fn fault_rate(rate: f64) -> Result<f64, InputError> {
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(InputError::FaultRate(rate.to_string()))
+    }
 }
 
 /// `1GiB`, `500MiB`, `2G`, `1048576`.

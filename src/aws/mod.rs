@@ -33,6 +33,8 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// Record every exchange (`--record`).
     pub recorder: Option<Recorder>,
+    /// Attempts per call, retries included.
+    pub max_attempts: u32,
 }
 
 /// Why clients could not be built.
@@ -74,7 +76,14 @@ impl Aws {
     /// Clients from the standard chain: environment, profile (`--profile`), `--region`, and
     /// `--endpoint-url` or `AWS_ENDPOINT_URL[_EC2|_EMR|_STS]`.
     pub async fn from_environment(options: &AwsOptions) -> Result<Aws, ConfigError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
+        // Standard retry: exponential backoff with jitter on throttling (EC2 RequestLimitExceeded, EMR
+        // ThrottlingException), 5xx and connection errors. Not adaptive mode: its client-side rate limiter
+        // starts from the rate it has measured, which for a short CLI run of a few calls means waiting
+        // seconds per call after one throttle (seen: 20 s for five calls).
+        let retry = RetryConfig::standard().with_max_attempts(options.max_attempts.max(1));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts())
+            .retry_config(retry);
         if let Some(region) = &options.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -90,7 +99,11 @@ impl Aws {
 
     /// Clients for the loopback replay server: static dummy credentials and no lookups of the
     /// environment, profiles or instance metadata, so a replay is the same on every machine.
-    pub fn for_replay(endpoint_url: &str, region: &str) -> Result<Aws, ConfigError> {
+    pub fn for_replay(
+        endpoint_url: &str,
+        region: &str,
+        max_attempts: u32,
+    ) -> Result<Aws, ConfigError> {
         let credentials =
             Credentials::new("REPLAYACCESSKEY", "replay-secret-key", None, None, "replay");
         let config = SdkConfig::builder()
@@ -99,7 +112,11 @@ impl Aws {
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .endpoint_url(endpoint_url)
             // Recorded throttling answers are retried like live ones, without live back-off times.
-            .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(10)))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(max_attempts.max(1))
+                    .with_initial_backoff(Duration::from_millis(10)),
+            )
             .timeout_config(timeouts())
             .build();
         Self::from_config(&config, None)

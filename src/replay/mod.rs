@@ -9,4 +9,4 @@ mod server;
 pub use params::{RequestKey, canonical};
 pub use record::{RecordError, RecordOptions, Recorder, check_target};
 pub use scenario::{Exchange, ExchangeFile, Scenario, ScenarioError, ScenarioFile};
-pub use server::{ReplayLog, ReplayServer, identify, identify_parts};
+pub use server::{Faults, ReplayLog, ReplayServer, identify, identify_parts};

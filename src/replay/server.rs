@@ -12,6 +12,41 @@ use super::scenario::{Exchange, Scenario};
 /// Error code of the answer to a request that has no recording.
 pub const NO_RECORDING: &str = "NoRecordedAnswer";
 
+/// Trouble the server adds on purpose, to test retries and timing: a fixed latency on every answer, and a
+/// fraction of requests answered with throttling errors or 500s (in each service's own format) instead of
+/// their recording. Which requests fail depends only on the seed, the request and how often it was seen,
+/// not on arrival order, so a run is reproducible however its calls interleave.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    pub latency: std::time::Duration,
+    /// 0.0 to 1.0.
+    pub rate: f64,
+    pub seed: u64,
+}
+
+impl Faults {
+    /// A number in [0, 1) from the seed, the request and its attempt (FNV-1a, stable across builds).
+    fn draw(&self, key: &str, attempt: u32, salt: u8) -> f64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let bytes = self
+            .seed
+            .to_le_bytes()
+            .into_iter()
+            .chain(key.bytes())
+            .chain(attempt.to_le_bytes())
+            .chain([salt]);
+        for byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // Finalise (splitmix64) so nearby inputs spread over the whole range.
+        hash = (hash ^ (hash >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        hash = (hash ^ (hash >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        hash ^= hash >> 31;
+        (hash >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// A running replay server. Dropping it stops the server.
 pub struct ReplayServer {
     server: MockServer,
@@ -25,26 +60,50 @@ pub struct ReplayServer {
 pub struct ReplayLog {
     pub requests: Vec<(RequestKey, bool)>,
     pub uses: Vec<u32>,
+    /// Requests answered with an injected fault.
+    pub faults: u32,
+    /// How often each request (by its text) was seen, for the fault draw.
+    seen: std::collections::HashMap<String, u32>,
 }
 
 impl ReplayServer {
     /// Start serving `scenario` on 127.0.0.1 at a free port.
     pub async fn start(scenario: Scenario) -> ReplayServer {
-        Self::serve(scenario, MockServer::start().await, false).await
+        Self::serve(
+            scenario,
+            MockServer::start().await,
+            false,
+            Faults::default(),
+        )
+        .await
+    }
+
+    /// As [`start`](Self::start), with injected latency and faults.
+    pub async fn start_with_faults(scenario: Scenario, faults: Faults) -> ReplayServer {
+        Self::serve(scenario, MockServer::start().await, false, faults).await
     }
 
     /// Serve on 127.0.0.1:`port` (0: any free port), logging each request and whether it matched to
     /// stderr (`mock serve`).
-    pub async fn start_on_port(scenario: Scenario, port: u16) -> std::io::Result<ReplayServer> {
+    pub async fn start_on_port(
+        scenario: Scenario,
+        port: u16,
+        faults: Faults,
+    ) -> std::io::Result<ReplayServer> {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         let server = MockServer::builder().listener(listener).start().await;
-        Ok(Self::serve(scenario, server, true).await)
+        Ok(Self::serve(scenario, server, true, faults).await)
     }
 
-    async fn serve(scenario: Scenario, server: MockServer, verbose: bool) -> ReplayServer {
+    async fn serve(
+        scenario: Scenario,
+        server: MockServer,
+        verbose: bool,
+        faults: Faults,
+    ) -> ReplayServer {
         let log = Arc::new(Mutex::new(ReplayLog {
-            requests: Vec::new(),
             uses: vec![0; scenario.exchanges.len()],
+            ..Default::default()
         }));
         let region = scenario.region.clone();
         let exchanges = Arc::new(scenario.exchanges);
@@ -54,6 +113,7 @@ impl ReplayServer {
                 exchanges: Arc::clone(&exchanges),
                 log: Arc::clone(&log),
                 verbose,
+                faults,
             })
             .mount(&server)
             .await;
@@ -108,6 +168,7 @@ struct ScenarioResponder {
     exchanges: Arc<Vec<Exchange>>,
     log: Arc<Mutex<ReplayLog>>,
     verbose: bool,
+    faults: Faults,
 }
 
 impl Respond for ScenarioResponder {
@@ -117,6 +178,23 @@ impl Respond for ScenarioResponder {
             Err(problem) => return error_answer("unknown", "InvalidRequest", &problem),
         };
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let text = key.to_string();
+        let attempt = {
+            let seen = log.seen.entry(text.clone()).or_default();
+            *seen += 1;
+            *seen
+        };
+        if self.faults.rate > 0.0 && self.faults.draw(&text, attempt, 0) < self.faults.rate {
+            log.faults += 1;
+            let throttle = self.faults.draw(&text, attempt, 1) < 0.5;
+            if self.verbose {
+                eprintln!(
+                    "{key} → injected {}",
+                    if throttle { "throttling" } else { "500" }
+                );
+            }
+            return fault_answer(&key.service, throttle).set_delay(self.faults.latency);
+        }
         let matching: Vec<usize> = self
             .exchanges
             .iter()
@@ -144,7 +222,8 @@ impl Respond for ScenarioResponder {
                 "no recorded answer in {} for {} {} with parameters {}",
                 self.label, key.service, key.action, key.params
             );
-            return error_answer(&key.service, NO_RECORDING, &message);
+            return error_answer(&key.service, NO_RECORDING, &message)
+                .set_delay(self.faults.latency);
         };
         if let Some(uses) = log.uses.get_mut(index) {
             *uses += 1;
@@ -153,7 +232,32 @@ impl Respond for ScenarioResponder {
         ResponseTemplate::new(exchange.status)
             .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
             .set_body_raw(exchange.body.clone(), content_type(&exchange.service))
+            .set_delay(self.faults.latency)
     }
+}
+
+/// A throttling error (EC2 `RequestLimitExceeded` 503, EMR `ThrottlingException` 400, STS `Throttling`
+/// 400) or an internal error with HTTP 500, each in the service's own format, as AWS sends them.
+fn fault_answer(service: &str, throttle: bool) -> ResponseTemplate {
+    let (code, status) = match (service, throttle) {
+        ("ec2", true) => ("RequestLimitExceeded", 503),
+        ("emr", true) => ("ThrottlingException", 400),
+        (_, true) => ("Throttling", 400),
+        ("emr", false) => ("InternalServerException", 500),
+        ("ec2", false) => ("InternalError", 500),
+        (_, false) => ("InternalFailure", 500),
+    };
+    let message = if throttle {
+        "Rate exceeded (injected by the replay server)"
+    } else {
+        "Internal error (injected by the replay server)"
+    };
+    ResponseTemplate::new(status)
+        .insert_header("x-amzn-errortype", code)
+        .set_body_raw(
+            answer_body(service, code, message),
+            error_content_type(service),
+        )
 }
 
 fn content_type(service: &str) -> &'static str {
@@ -228,30 +332,35 @@ fn signing_service(authorization: &str) -> Option<String> {
 
 /// An error in the service's own wire format, so the SDK reports its code and message.
 pub fn error_answer(service: &str, code: &str, message: &str) -> ResponseTemplate {
-    let escaped = xml_escape(message);
-    let (body, content_type) = match service {
-        "emr" => (
-            serde_json::json!({"__type": code, "message": message}).to_string(),
-            "application/x-amz-json-1.1",
-        ),
-        "sts" => (
-            format!(
-                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code>\
-                 <Message>{escaped}</Message></Error><RequestId>replay</RequestId></ErrorResponse>"
-            ),
-            "text/xml",
-        ),
-        _ => (
-            format!(
-                "<Response><Errors><Error><Code>{code}</Code><Message>{escaped}</Message></Error></Errors>\
-                 <RequestID>replay</RequestID></Response>"
-            ),
-            "text/xml",
-        ),
-    };
     ResponseTemplate::new(400)
         .insert_header("x-amzn-errortype", code)
-        .set_body_raw(body, content_type)
+        .set_body_raw(
+            answer_body(service, code, message),
+            error_content_type(service),
+        )
+}
+
+fn error_content_type(service: &str) -> &'static str {
+    if service == "emr" {
+        "application/x-amz-json-1.1"
+    } else {
+        "text/xml"
+    }
+}
+
+fn answer_body(service: &str, code: &str, message: &str) -> String {
+    let escaped = xml_escape(message);
+    match service {
+        "emr" => serde_json::json!({"__type": code, "message": message}).to_string(),
+        "sts" => format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code>\
+             <Message>{escaped}</Message></Error><RequestId>replay</RequestId></ErrorResponse>"
+        ),
+        _ => format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{escaped}</Message></Error></Errors>\
+             <RequestID>replay</RequestID></Response>"
+        ),
+    }
 }
 
 fn xml_escape(text: &str) -> String {

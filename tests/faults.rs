@@ -1,0 +1,121 @@
+//! Throttling and faults: the report is the same as without them, and what fails for good is "not
+//! audited" with the IAM action to grant while everything else is audited.
+
+mod common;
+
+use common::*;
+use emr_ami_audit::replay::{Faults, ReplayServer, Scenario};
+use serde_json::Value;
+use wiremock::matchers::{body_string_contains, header};
+use wiremock::{Mock, ResponseTemplate};
+
+const CLUSTERS: &str = "mocks/emr-clusters";
+
+fn without_timing(mut report: Value) -> Value {
+    if let Some(stats) = report.get_mut("stats").and_then(Value::as_object_mut) {
+        stats.remove("elapsed_ms");
+    }
+    report
+}
+
+fn cluster_scan(extra: &[&str]) -> (i32, Value) {
+    let run = run(command()
+        .args(["--replay", CLUSTERS, "--now", NOW, "--format", "json"])
+        .args(extra)
+        .arg("cluster"));
+    assert!(run.code == 1, "exit {}: {}", run.code, run.stderr);
+    let report = parse_report(&run);
+    (run.code, report)
+}
+
+#[test]
+fn thirty_percent_faults_change_nothing_in_the_report() {
+    let (_, clean) = cluster_scan(&[]);
+    for seed in ["1", "7", "42"] {
+        let (_, faulty) = cluster_scan(&[
+            "--replay-fault-rate",
+            "0.3",
+            "--replay-seed",
+            seed,
+            "--max-attempts",
+            "10",
+        ]);
+        assert_eq!(
+            without_timing(faulty),
+            without_timing(clean.clone()),
+            "seed {seed}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_injects_faults_reproducibly_in_each_services_format() {
+    let scenario = || Scenario::load(&repo().join(CLUSTERS)).expect("scenario");
+    let faults = Faults {
+        latency: std::time::Duration::from_millis(5),
+        rate: 0.3,
+        seed: 3,
+    };
+    let mut counts = Vec::new();
+    for _ in 0..2 {
+        let server = ReplayServer::start_with_faults(scenario(), faults).await;
+        let run = run_live(
+            server.url(),
+            [
+                "--format",
+                "json",
+                "--max-attempts",
+                "10",
+                "cluster",
+                "j-2DEFAULTAMI02",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+        .await;
+        assert_eq!(run.code, 0, "retried through the faults: {}", run.stderr);
+        counts.push(server.log().faults);
+    }
+    assert!(counts[0] > 0, "faults were injected");
+    assert_eq!(
+        counts[0], counts[1],
+        "the same seed injects the same faults"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_that_is_always_denied_is_not_audited_and_the_others_are() {
+    let server =
+        ReplayServer::start(Scenario::load(&repo().join(CLUSTERS)).expect("scenario")).await;
+    let denied = r#"{"__type":"AccessDeniedException","message":"User: arn:aws:sts::444455556666:assumed-role/emr-auditor/ci is not authorized to perform: elasticmapreduce:DescribeCluster"}"#;
+    Mock::given(header("x-amz-target", "ElasticMapReduce.DescribeCluster"))
+        .and(body_string_contains("j-7SMALLROOT007"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(denied, "application/x-amz-json-1.1"))
+        .with_priority(1)
+        .mount(server.mock_server())
+        .await;
+    let run = run_live(
+        server.url(),
+        [
+            "--format",
+            "json",
+            "cluster",
+            "j-2DEFAULTAMI02",
+            "j-7SMALLROOT007",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report = parse_report(&run);
+    assert_eq!(target(&report, "j-2DEFAULTAMI02")["status"], "audited");
+    let denied = target(&report, "j-7SMALLROOT007");
+    assert_eq!(denied["status"], "not_audited");
+    let error = denied["error"].as_str().expect("error");
+    assert!(error.contains("AccessDeniedException"), "{error}");
+    assert!(
+        error.contains("grant elasticmapreduce:DescribeCluster"),
+        "{error}"
+    );
+}
