@@ -193,11 +193,11 @@ async fn region_facts(
             }
         }
     }
-    // EMR's list depends only on the release: one (paged) call per release.
-    for release in unique(releases) {
-        let supported = aws.supported_instance_types(&release).await;
-        facts.emr_supported.insert(release, supported);
-    }
+    // EMR's list depends only on the release: one (paged) call per release, all at once.
+    let releases = unique(releases);
+    let lists =
+        futures::future::join_all(releases.iter().map(|r| aws.supported_instance_types(r))).await;
+    facts.emr_supported.extend(releases.into_iter().zip(lists));
     (facts, invalid_types)
 }
 

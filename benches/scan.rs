@@ -1,0 +1,347 @@
+//! Benchmark: a synthetic account in the replay format — clusters on instance groups and fleets, 200
+//! custom AMIs, 40 instance types, 4 releases, 20 VPCs — served with 50 ms of latency per request, and
+//! scanned by the release binary at concurrency 1 and at the default. Prints wall time, calls per action
+//! against the floor, and peak memory. `cargo bench --bench scan` (add `-- 5000` for other sizes).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use emr_ami_audit::replay::{Faults, ReplayServer, Scenario};
+use serde_json::{Value, json};
+
+const AMIS: usize = 200;
+const RELEASES: [&str; 4] = ["emr-7.1.0", "emr-7.0.0", "emr-6.15.0", "emr-6.10.0"];
+const VPCS: usize = 20;
+const LATENCY: Duration = Duration::from_millis(50);
+const PAGE: usize = 50; // clusters per ListClusters page, as EMR answers
+const DEFAULT_CONCURRENCY: usize = 8;
+const ACCOUNT: &str = "111122223333";
+
+fn instance_types() -> Vec<String> {
+    let families = ["m5", "m6i", "r5", "c5", "m6g", "r6g", "c6g", "m7g"];
+    let sizes = ["xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge"];
+    families
+        .iter()
+        .flat_map(|f| sizes.iter().map(move |s| format!("{f}.{s}")))
+        .collect()
+}
+
+fn ami(i: usize) -> String {
+    format!("ami-{:017x}", 0xbe000 + i % AMIS)
+}
+
+fn subnet(i: usize) -> String {
+    format!("subnet-{:017x}", 0x5b000 + i % VPCS)
+}
+
+struct Writer {
+    dir: std::path::PathBuf,
+    exchanges: Vec<Value>,
+}
+
+impl Writer {
+    fn add(&mut self, service: &str, action: &str, params: Value, body: String) {
+        let extension = if service == "emr" { "json" } else { "xml" };
+        let file = format!("{service}/{action}.{:05}.{extension}", self.exchanges.len());
+        let path = self.dir.join(&file);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, body).expect("write body");
+        self.exchanges.push(
+            json!({"service": service, "action": action, "params": params, "response": file}),
+        );
+    }
+}
+
+fn ec2(action: &str, set: &str, items: &str) -> String {
+    format!(
+        "<{action}Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>bench</requestId><{set}>{items}</{set}></{action}Response>"
+    )
+}
+
+/// Write the scenario; returns the floor of calls per action the tool must make.
+fn generate(dir: &Path, clusters: usize) -> BTreeMap<String, u64> {
+    let types = instance_types();
+    let mut w = Writer {
+        dir: dir.to_path_buf(),
+        exchanges: Vec::new(),
+    };
+    w.add("sts", "GetCallerIdentity", json!({}), format!(
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::{ACCOUNT}:role/bench</Arn><UserId>AROABENCH:bench</UserId><Account>{ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></GetCallerIdentityResponse>"));
+    let states = json!(["BOOTSTRAPPING", "RUNNING", "STARTING", "WAITING"]);
+    let ids: Vec<String> = (0..clusters).map(|i| format!("j-BENCH{i:08}")).collect();
+    let pages: Vec<&[String]> = ids.chunks(PAGE).collect();
+    for (p, page) in pages.iter().enumerate() {
+        let summaries: Vec<Value> = page
+            .iter()
+            .map(|id| json!({"Id": id, "Name": id, "Status": {"State": "RUNNING"}}))
+            .collect();
+        let mut body = json!({"Clusters": summaries});
+        if p + 1 < pages.len() {
+            body["Marker"] = json!(format!("page-{}", p + 1));
+        }
+        let mut params = json!({"ClusterStates": states});
+        if p > 0 {
+            params["Marker"] = json!(format!("page-{p}"));
+        }
+        w.add("emr", "ListClusters", params, body.to_string());
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let fleets = i % 2 == 1;
+        let t = |k: usize| types[(i * 3 + k) % types.len()].clone();
+        let mut cluster = json!({
+            "Id": id, "Name": format!("bench-{i}"), "Status": {"State": "RUNNING"},
+            "Ec2InstanceAttributes": {"Ec2SubnetId": subnet(i)},
+            "InstanceCollectionType": if fleets { "INSTANCE_FLEET" } else { "INSTANCE_GROUP" },
+            "ReleaseLabel": RELEASES[i % RELEASES.len()],
+            "Applications": [{"Name": "Hadoop"}, {"Name": "Spark"}],
+            "EbsRootVolumeSize": 20, "RepoUpgradeOnBoot": "SECURITY",
+        });
+        if !fleets {
+            cluster["CustomAmiId"] = json!(ami(i));
+        }
+        w.add(
+            "emr",
+            "DescribeCluster",
+            json!({"ClusterId": id}),
+            json!({"Cluster": cluster}).to_string(),
+        );
+        if fleets {
+            let body = json!({"InstanceFleets": [
+                {"Id": format!("if-M{i:010}"), "InstanceFleetType": "MASTER", "InstanceTypeSpecifications": [{"InstanceType": t(0), "CustomAmiId": ami(i)}]},
+                {"Id": format!("if-C{i:010}"), "InstanceFleetType": "CORE", "InstanceTypeSpecifications": [
+                    {"InstanceType": t(1), "CustomAmiId": ami(i + 1)}, {"InstanceType": t(2), "CustomAmiId": ami(i + 2)}]}]});
+            w.add(
+                "emr",
+                "ListInstanceFleets",
+                json!({"ClusterId": id}),
+                body.to_string(),
+            );
+        } else {
+            let body = json!({"InstanceGroups": [
+                {"Id": format!("ig-M{i:010}"), "Name": "Primary", "InstanceGroupType": "MASTER", "InstanceType": t(0)},
+                {"Id": format!("ig-C{i:010}"), "Name": "Core", "InstanceGroupType": "CORE", "InstanceType": t(1)}]});
+            w.add(
+                "emr",
+                "ListInstanceGroups",
+                json!({"ClusterId": id}),
+                body.to_string(),
+            );
+        }
+    }
+    // Per run: images in batches of 100 (sorted, as the tool asks), one instance-type batch, EMR's list
+    // per release, and one batch per network level.
+    let mut all_amis: Vec<String> = (0..AMIS).map(ami).collect();
+    all_amis.sort();
+    for chunk in all_amis.chunks(100) {
+        let items: String = chunk.iter().map(|id| format!(
+            "<item><imageId>{id}</imageId><imageState>available</imageState><imageOwnerId>{ACCOUNT}</imageOwnerId><isPublic>false</isPublic><architecture>x86_64</architecture><name>bench-al2023-ami-2023.6.20241111.0-kernel-6.1-x86_64</name><rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName><blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><snapshotId>snap-0123456789abcdef0</snapshotId><volumeSize>20</volumeSize><volumeType>gp3</volumeType><encrypted>false</encrypted></ebs></item></blockDeviceMapping><virtualizationType>hvm</virtualizationType><enaSupport>true</enaSupport><bootMode>uefi-preferred</bootMode></item>")).collect();
+        w.add(
+            "ec2",
+            "DescribeImages",
+            json!({"ImageId": chunk}),
+            ec2("DescribeImages", "imagesSet", &items),
+        );
+    }
+    let type_items: String = types.iter().map(|t| {
+        let arch = if t.contains('g') && !t.starts_with("m5") && !t.starts_with("c5") && !t.starts_with("r5") { "arm64" } else { "x86_64" };
+        format!("<item><instanceType>{t}</instanceType><processorInfo><supportedArchitectures><item>{arch}</item></supportedArchitectures></processorInfo><supportedBootModes><item>uefi</item></supportedBootModes><networkInfo><enaSupport>required</enaSupport></networkInfo></item>")
+    }).collect();
+    w.add(
+        "ec2",
+        "DescribeInstanceTypes",
+        json!({"InstanceType": types}),
+        ec2("DescribeInstanceTypes", "instanceTypeSet", &type_items),
+    );
+    for release in RELEASES {
+        let supported: Vec<Value> = types.iter().map(|t| json!({"Type": t})).collect();
+        w.add(
+            "emr",
+            "ListSupportedInstanceTypes",
+            json!({"ReleaseLabel": release}),
+            json!({"SupportedInstanceTypes": supported}).to_string(),
+        );
+    }
+    let subnets: Vec<String> = (0..VPCS).map(subnet).collect();
+    let vpc = |i: usize| format!("vpc-{:017x}", 0x7c000 + i);
+    let dopt = |i: usize| format!("dopt-{:017x}", 0xd0000 + i);
+    let items: String = (0..VPCS)
+        .map(|i| {
+            format!(
+                "<item><subnetId>{}</subnetId><vpcId>{}</vpcId></item>",
+                subnet(i),
+                vpc(i)
+            )
+        })
+        .collect();
+    w.add(
+        "ec2",
+        "DescribeSubnets",
+        json!({"SubnetId": subnets}),
+        ec2("DescribeSubnets", "subnetSet", &items),
+    );
+    let items: String = (0..VPCS)
+        .map(|i| {
+            format!(
+                "<item><vpcId>{}</vpcId><dhcpOptionsId>{}</dhcpOptionsId></item>",
+                vpc(i),
+                dopt(i)
+            )
+        })
+        .collect();
+    w.add(
+        "ec2",
+        "DescribeVpcs",
+        json!({"VpcId": (0..VPCS).map(vpc).collect::<Vec<_>>()}),
+        ec2("DescribeVpcs", "vpcSet", &items),
+    );
+    let items: String = (0..VPCS).map(|i| format!("<item><dhcpOptionsId>{}</dhcpOptionsId><dhcpConfigurationSet><item><key>domain-name</key><valueSet><item><value>ec2.internal</value></item></valueSet></item><item><key>domain-name-servers</key><valueSet><item><value>AmazonProvidedDNS</value></item></valueSet></item></dhcpConfigurationSet></item>", dopt(i))).collect();
+    w.add(
+        "ec2",
+        "DescribeDhcpOptions",
+        json!({"DhcpOptionsId": (0..VPCS).map(dopt).collect::<Vec<_>>()}),
+        ec2("DescribeDhcpOptions", "dhcpOptionsSet", &items),
+    );
+    let index = json!({"description": format!("synthetic benchmark account: {clusters} clusters"), "region": "us-east-1", "exchanges": w.exchanges});
+    std::fs::write(
+        dir.join("exchanges.json"),
+        serde_json::to_string_pretty(&index).expect("json"),
+    )
+    .expect("write index");
+
+    let groups = clusters.div_ceil(2) as u64;
+    let fleets = (clusters / 2) as u64;
+    BTreeMap::from([
+        ("sts:GetCallerIdentity".to_string(), 1),
+        ("emr:ListClusters".to_string(), pages.len() as u64),
+        ("emr:DescribeCluster".to_string(), clusters as u64),
+        ("emr:ListInstanceGroups".to_string(), groups),
+        ("emr:ListInstanceFleets".to_string(), fleets),
+        ("ec2:DescribeImages".to_string(), AMIS.div_ceil(100) as u64),
+        ("ec2:DescribeInstanceTypes".to_string(), 1),
+        (
+            "emr:ListSupportedInstanceTypes".to_string(),
+            RELEASES.len() as u64,
+        ),
+        ("ec2:DescribeSubnets".to_string(), 1),
+        ("ec2:DescribeVpcs".to_string(), 1),
+        ("ec2:DescribeDhcpOptions".to_string(), 1),
+    ])
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .collect()
+}
+
+/// Run the scan; returns wall time, the report's calls per action, and peak RSS in KiB.
+fn scan(url: &str, concurrency: usize) -> (Duration, BTreeMap<String, u64>, u64) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_emr-ami-audit"))
+        .env("AWS_ACCESS_KEY_ID", "BENCHACCESSKEY")
+        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .args([
+            "--endpoint-url",
+            url,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--concurrency",
+            &concurrency.to_string(),
+            "cluster",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run the binary");
+    // Peak RSS: the kernel's high-water mark, read while the process lives.
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::BufReader::new(stdout), &mut text).map(|_| text)
+    });
+    while child.try_wait().expect("wait").is_none() {
+        if let Ok(status) = std::fs::read_to_string(&status_path)
+            && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            let kib: u64 = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            peak_kib = peak_kib.max(kib);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let elapsed = started.elapsed();
+    let text = reader.join().expect("reader").expect("stdout text");
+    let report: Value = serde_json::from_str(&text).expect("JSON report");
+    let calls = report["stats"]["api_calls"]
+        .as_object()
+        .expect("api_calls")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+        .collect();
+    (elapsed, calls, peak_kib)
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let runs: Vec<(usize, usize)> = if sizes.is_empty() {
+        vec![
+            (1000, 1),
+            (1000, DEFAULT_CONCURRENCY),
+            (5000, DEFAULT_CONCURRENCY),
+        ]
+    } else {
+        sizes.iter().map(|n| (*n, DEFAULT_CONCURRENCY)).collect()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for (clusters, concurrency) in runs {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let floor = generate(dir.path(), clusters);
+        let scenario = Scenario::load(dir.path()).expect("generated scenario loads");
+        let server = runtime.block_on(ReplayServer::start_with_faults(
+            scenario,
+            Faults {
+                latency: LATENCY,
+                rate: 0.0,
+                seed: 0,
+            },
+        ));
+        let (elapsed, calls, peak_kib) = scan(&server.url(), concurrency);
+        let total: u64 = calls.values().sum();
+        let ideal = LATENCY.as_secs_f64() * total as f64 / concurrency as f64;
+        println!(
+            "== {clusters} clusters, concurrency {concurrency}, {} ms latency",
+            LATENCY.as_millis()
+        );
+        println!(
+            "wall time      {:.1} s   (calls × latency ÷ concurrency = {ideal:.1} s, ratio {:.2})",
+            elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() / ideal
+        );
+        println!(
+            "API calls      {total}   (floor {}; at the floor: {})",
+            floor.values().sum::<u64>(),
+            calls == floor
+        );
+        for (action, n) in &calls {
+            println!(
+                "  {action:<34} {n:>6}   floor {:>6}",
+                floor.get(action).copied().unwrap_or(0)
+            );
+        }
+        println!("peak RSS       {:.1} MiB", peak_kib as f64 / 1024.0);
+        drop(server);
+    }
+}
