@@ -23,20 +23,8 @@ fn clusters(format: &str, args: &[&str]) -> Run {
 
 /// The image-factory command of the README: the 19 AMIs, a missing one, for 7.1.0 on m5.xlarge.
 fn images(format: &str) -> Run {
-    let mut args: Vec<String> = vec!["--format".into(), format.into(), "image".into()];
-    args.extend((1..=19).map(ami));
-    args.push("ami-0ea0000000000dead".into());
-    args.extend(
-        [
-            "--release",
-            "emr-7.1.0",
-            "--instance-type",
-            "m5.xlarge",
-            "--account",
-            LAUNCHER,
-        ]
-        .map(String::from),
-    );
+    let mut args: Vec<String> = vec!["--format".into(), format.into()];
+    args.extend(image_factory_args(LAUNCHER));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     replay(&args)
 }

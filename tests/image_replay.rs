@@ -5,27 +5,9 @@ mod common;
 use common::*;
 use serde_json::json;
 
-fn main_command_args() -> Vec<String> {
-    let mut args: Vec<String> = vec!["image".into()];
-    args.extend((1..=19).map(ami));
-    args.push("ami-0ea0000000000dead".into());
-    args.extend(
-        [
-            "--release",
-            "emr-7.1.0",
-            "--instance-type",
-            "m5.xlarge",
-            "--account",
-            LAUNCHER,
-        ]
-        .map(String::from),
-    );
-    args
-}
-
 #[test]
 fn each_ami_reports_exactly_the_rules_it_breaks() {
-    let args = main_command_args();
+    let args = image_factory_args(LAUNCHER);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, report) = replay_json(&args);
     assert_eq!(code, 1, "errors found: exit 1");

@@ -96,20 +96,7 @@ async fn cluster_and_plan_requests_are_read_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_is_read_only() {
     let server = server().await;
-    let mut args = vec!["image".to_string()];
-    args.extend((1..=19).map(ami));
-    args.extend(
-        [
-            "ami-0ea0000000000dead",
-            "--release",
-            "emr-7.1.0",
-            "--instance-type",
-            "m5.xlarge",
-            "--account",
-            LAUNCHER,
-        ]
-        .map(String::from),
-    );
+    let args = image_factory_args(LAUNCHER);
     let run = run_live_json(server.url(), args).await;
     assert_eq!(run.code, 1, "stderr: {}", run.stderr);
     let requests = server

@@ -18,22 +18,6 @@ async fn image_factory() -> ReplayServer {
     ReplayServer::start(Scenario::load(&repo().join(SCENARIO)).expect("scenario")).await
 }
 
-fn main_args() -> Vec<String> {
-    let mut args = vec!["image".to_string()];
-    args.extend((1..=19).map(ami));
-    args.extend(
-        [
-            "ami-0ea0000000000dead",
-            "--release",
-            "emr-7.1.0",
-            "--instance-type",
-            "m5.xlarge",
-        ]
-        .map(String::from),
-    );
-    args
-}
-
 fn without_timing(mut report: Value) -> Value {
     if let Some(stats) = report.get_mut("stats").and_then(Value::as_object_mut) {
         stats.remove("elapsed_ms");
@@ -68,8 +52,7 @@ async fn a_recorded_run_replays_to_the_same_report_and_holds_no_secrets() {
         "--record".into(),
         recording.display().to_string(),
     ];
-    args.extend(main_args());
-    args.extend(["--account".to_string(), LAUNCHER.to_string()]);
+    args.extend(image_factory_args(LAUNCHER));
     let recorded = run_live(server.url(), args).await;
     assert_eq!(recorded.code, 1, "{}", recorded.stderr);
     assert!(
@@ -89,8 +72,7 @@ async fn a_recorded_run_replays_to_the_same_report_and_holds_no_secrets() {
     ]
     .map(String::from)
     .to_vec();
-    replay_args.extend(main_args());
-    replay_args.extend(["--account".to_string(), LAUNCHER.to_string()]);
+    replay_args.extend(image_factory_args(LAUNCHER));
     let replayed = run(command().args(&replay_args));
     assert_eq!(replayed.code, 1, "{}", replayed.stderr);
     assert_eq!(
@@ -126,8 +108,7 @@ async fn redacted_recording_has_no_real_account_and_still_replays() {
     ]
     .map(String::from)
     .into_iter()
-    .chain(main_args())
-    .chain(["--account".to_string(), LAUNCHER.to_string()])
+    .chain(image_factory_args(LAUNCHER))
     .collect();
     let recorded = run_live(server.url(), args).await;
     assert_eq!(recorded.code, 1, "{}", recorded.stderr);
@@ -154,8 +135,7 @@ async fn redacted_recording_has_no_real_account_and_still_replays() {
             "--format",
             "json",
         ])
-        .args(main_args())
-        .args(["--account", &fake_launcher]));
+        .args(image_factory_args(&fake_launcher)));
     let report = parse_report(&replayed);
     assert_eq!(replayed.code, 1, "{}", replayed.stderr);
     assert_eq!(

@@ -125,6 +125,26 @@ pub fn fired(target: &Value) -> Vec<(String, String)> {
     fired
 }
 
+/// The README's image-factory command: the 19 AMIs and a missing one, for emr-7.1.0 on m5.xlarge,
+/// launched by `account`.
+pub fn image_factory_args(account: &str) -> Vec<String> {
+    let mut args: Vec<String> = vec!["image".into()];
+    args.extend((1..=19).map(ami));
+    args.extend(
+        [
+            "ami-0ea0000000000dead",
+            "--release",
+            "emr-7.1.0",
+            "--instance-type",
+            "m5.xlarge",
+            "--account",
+            account,
+        ]
+        .map(String::from),
+    );
+    args
+}
+
 /// `RULE:severity` of the findings of a target (or anything with `findings`), sorted.
 pub fn rule_severities(owner: &Value) -> Vec<String> {
     let mut rules: Vec<String> = owner["findings"]
