@@ -4,6 +4,7 @@
 use crate::collect::Collected;
 use crate::context::Context;
 use crate::facts::{ClusterFacts, CollectError, ImageEvidence, ImageLookup};
+use crate::lineage;
 use crate::release::Release;
 use crate::report::{ReportedFinding, Status, Target, TargetKind};
 use crate::rules::{self, ClusterSubject, ImageSubject};
@@ -17,6 +18,10 @@ pub fn image_target(evidence: &ImageEvidence, collected: &Collected, context: &C
         context.summary(),
     );
     target.name = evidence.found().and_then(|i| i.name.clone());
+    if let Some(image) = evidence.found() {
+        target.base = Some(lineage::summary(evidence.lineage.as_ref(), image));
+        target.lineage = evidence.lineage.clone();
+    }
     if let ImageLookup::Failed(error) = &evidence.lookup {
         target.status = Status::NotAudited;
         target.error = Some(format!("not audited: {error}"));

@@ -100,6 +100,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Days after which an AMI's base image counts as stale (EA042) [default: 90].
+    #[arg(long, global = true, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub max_age_days: Option<u32>,
+
     /// Judge time-dependent rules as of this instant (RFC 3339), for reproducible reports.
     #[arg(long, global = true, value_name = "TIME", hide = true)]
     pub now: Option<String>,

@@ -54,6 +54,7 @@ struct RawDefaults {
     region: Option<Spanned<String>>,
     account: Option<Spanned<String>>,
     max_relocated: Option<Spanned<String>>,
+    max_age_days: Option<Spanned<i64>>,
     fail_on: Option<Spanned<String>>,
 }
 
@@ -75,6 +76,7 @@ pub struct Defaults {
     pub region: Option<String>,
     pub account: Option<String>,
     pub max_relocated: Option<String>,
+    pub max_age_days: Option<u32>,
     pub fail_on: Option<String>,
 }
 
@@ -198,6 +200,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     if let Some(size) = d.max_relocated {
         validate::size(size.get_ref()).map_err(|e| invalid(size.span(), e.to_string()))?;
         config.defaults.max_relocated = Some(size.into_inner());
+    }
+    if let Some(days) = d.max_age_days {
+        let value = *days.get_ref();
+        let valid = u32::try_from(value).ok().filter(|d| (1..=3650).contains(d));
+        let valid = valid.ok_or_else(|| {
+            invalid(
+                days.span(),
+                format!("max_age_days {value} is not a number of days from 1 to 3650"),
+            )
+        })?;
+        config.defaults.max_age_days = Some(valid);
     }
     if let Some(fail_on) = d.fail_on {
         if !["error", "warning", "info", "never"].contains(&fail_on.get_ref().as_str()) {
@@ -377,6 +390,7 @@ pub const TEMPLATE: &str = r#"# emr-ami-audit configuration. Command-line option
 # region = "us-east-1"                        # --region
 # account = "123456789012"                    # --account: the account that launches the clusters
 # max_relocated = "1GiB"                      # --max-relocated (EA063)
+# max_age_days = 90                           # --max-age-days: when a base image is stale (EA042)
 # fail_on = "error"                           # --fail-on: error, warning, info or never
 
 # Severity per rule: error, warning, info, or off (drop the rule's findings).

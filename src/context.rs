@@ -28,12 +28,15 @@ pub struct Context {
 pub struct Thresholds {
     /// EA063: bytes under /tmp, /var and /emr together.
     pub relocated_bytes: u64,
+    /// EA042: days after which a base image is stale.
+    pub max_base_age_days: u32,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             relocated_bytes: 1024 * 1024 * 1024,
+            max_base_age_days: 90,
         }
     }
 }

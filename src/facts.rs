@@ -7,6 +7,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::lineage::Lineage;
+
 /// One AMI as DescribeImages describes it.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ImageFacts {
@@ -42,6 +44,8 @@ pub struct ImageFacts {
     pub imds_support: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub source_image_id: Option<String>,
+    /// The region of `source_image_id` (CopyImage across regions).
+    pub source_image_region: Option<String>,
     pub source_instance_id: Option<String>,
 }
 
@@ -176,6 +180,8 @@ pub struct ImageEvidence {
     pub image_id: String,
     pub lookup: ImageLookup,
     pub launch_access: LaunchAccess,
+    /// The chain back to the image's base, when the image was found.
+    pub lineage: Option<Lineage>,
 }
 
 impl ImageEvidence {

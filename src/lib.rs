@@ -11,6 +11,7 @@ pub mod config;
 pub mod contents;
 pub mod context;
 pub mod facts;
+pub mod lineage;
 pub mod os;
 pub mod plan;
 pub mod release;

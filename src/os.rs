@@ -86,7 +86,7 @@ pub fn identify(image: &ImageFacts) -> Option<OsIdentity> {
 }
 
 /// Words of a text, lower-cased, split on anything that is not a letter, digit or dot.
-fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     text.to_ascii_lowercase()
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
         .map(|w| w.trim_matches('.'))
@@ -96,7 +96,7 @@ fn words(text: &str) -> Vec<String> {
 }
 
 /// Whether `words` contains `sequence` as consecutive words.
-fn has_sequence(words: &[String], sequence: &[&str]) -> bool {
+pub(crate) fn has_sequence(words: &[String], sequence: &[&str]) -> bool {
     words
         .windows(sequence.len())
         .any(|w| w.iter().zip(sequence).all(|(a, b)| a == b))
@@ -138,6 +138,16 @@ fn family_in(text: &str) -> Option<OsFamily> {
         .iter()
         .find(|(sequence, _)| seq(sequence))
         .map(|(_, name)| OsFamily::Other((*name).to_string()))
+}
+
+/// The family a text names, with the AL2023 kernel line when the same text names it.
+pub(crate) fn family_with_kernel(text: &str) -> Option<OsFamily> {
+    match family_in(text)? {
+        OsFamily::AmazonLinux2023 { kernel: None } => Some(OsFamily::AmazonLinux2023 {
+            kernel: kernel_in(text),
+        }),
+        other => Some(other),
+    }
 }
 
 /// `kernel-6.1` → `6.1`: the word after `kernel`, as MAJOR.MINOR.

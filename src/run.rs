@@ -150,6 +150,9 @@ fn with_defaults(cli: &Cli, config: &Config) -> Cli {
     if cli.region.is_none() {
         cli.region = d.region.clone();
     }
+    if cli.max_age_days.is_none() {
+        cli.max_age_days = d.max_age_days;
+    }
     if cli.fail_on.is_none() {
         cli.fail_on = d
             .fail_on
@@ -177,6 +180,15 @@ fn with_defaults(cli: &Cli, config: &Config) -> Cli {
         _ => {}
     }
     cli
+}
+
+/// The limits the options set for the AWS-backed commands.
+fn thresholds(cli: &Cli) -> Thresholds {
+    let mut thresholds = Thresholds::default();
+    if let Some(days) = cli.max_age_days {
+        thresholds.max_base_age_days = days;
+    }
+    thresholds
 }
 
 /// Text a generator writes (completions, man page) as the outcome.
@@ -216,6 +228,7 @@ fn inspect(cli: &Cli, args: &InspectArgs, config: &Config) -> Result<Outcome, Ru
         region: String::new(),
         thresholds: Thresholds {
             relocated_bytes: threshold,
+            ..Thresholds::default()
         },
         now,
     };
@@ -438,7 +451,7 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunErro
         launching_account: args.account.clone().or(caller.clone()),
         caller_account: caller,
         region: aws.region().to_string(),
-        thresholds: Thresholds::default(),
+        thresholds: thresholds(cli),
         now,
     };
     let mut targets: Vec<Target> = image_ids
@@ -529,6 +542,7 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), Run
         described: &described,
         launching_account: None,
         now,
+        thresholds: thresholds(cli),
         started,
     };
     let report = audit_clusters(aws, batch, errors).await?;
@@ -555,6 +569,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> Result<(Report, Session), RunError>
         described: &described,
         launching_account: args.account.clone(),
         now,
+        thresholds: thresholds(cli),
         started,
     };
     let report = audit_clusters(aws, batch, Vec::new()).await?;
@@ -568,6 +583,7 @@ struct ClusterBatch<'a> {
     described: &'a [(String, Result<ClusterFacts, CollectError>)],
     launching_account: Option<String>,
     now: DateTime<Utc>,
+    thresholds: Thresholds,
     started: Instant,
 }
 
@@ -582,6 +598,7 @@ async fn audit_clusters(
         described,
         launching_account,
         now,
+        thresholds,
         started,
     } = batch;
     // Only clusters on custom AMIs need image, instance-type and network facts.
@@ -622,7 +639,7 @@ async fn audit_clusters(
         launching_account: launching_account.or(caller.clone()),
         caller_account: caller,
         region: aws.region().to_string(),
-        thresholds: Thresholds::default(),
+        thresholds,
         now,
     };
     let targets = described

@@ -38,7 +38,8 @@ fn findings(report: &Value, id: &str) -> Vec<Value> {
 
 #[test]
 fn defaults_fill_what_the_command_line_leaves_out() {
-    let config = "[defaults]\nrelease = \"emr-5.29.0\"\naccount = \"444455556666\"\n";
+    let config =
+        "[defaults]\nrelease = \"emr-5.29.0\"\naccount = \"444455556666\"\nmax_age_days = 3650\n";
     let (code, report, _) = with_config(config, &["image", &ami(10)]);
     assert_eq!(code, 1);
     assert_eq!(
@@ -47,7 +48,19 @@ fn defaults_fill_what_the_command_line_leaves_out() {
     );
     assert_eq!(
         fired(target(&report, &ami(10))),
-        pairs(&[("EA017", "error"), ("EA033", "info")])
+        pairs(&[("EA017", "error"), ("EA033", "info"), ("EA042", "warning")])
+    );
+    // Not too old for a 3650-day limit, but a newer Amazon Linux AMI of its family exists.
+    let stale = findings(&report, &ami(10))
+        .into_iter()
+        .find(|f| f["rule"] == "EA042")
+        .expect("EA042");
+    assert_eq!(stale["evidence"]["MaxAgeDays"], "3650");
+    assert!(
+        stale["message"]
+            .as_str()
+            .is_some_and(|m| !m.contains("days ago") && m.contains("is not the newest")),
+        "{stale}"
     );
     // The command line wins.
     let (_, report, _) = with_config(config, &["image", &ami(2), "--release", "emr-6.15.0"]);
@@ -61,7 +74,7 @@ fn severity_overrides_and_off() {
     assert_eq!(code, 0, "EA017 is only a warning now");
     assert_eq!(
         fired(target(&report, &ami(10))),
-        pairs(&[("EA017", "warning")])
+        pairs(&[("EA017", "warning"), ("EA042", "warning")])
     );
 }
 

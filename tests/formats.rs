@@ -116,8 +116,8 @@ fn sarif_is_valid_and_names_every_rule_cluster_and_nested_ami() {
     );
 
     let results = results(&log);
-    // 6 errors, 1 warning and 12 info, as the table's summary says.
-    assert_eq!(results.len(), 19);
+    // 6 errors, 12 warnings and 12 info, as the table's summary says.
+    assert_eq!(results.len(), 30);
     let mixed = results
         .iter()
         .find(|r| r["ruleId"] == "EA051" && logical(r)["name"] == MIXED)
@@ -155,7 +155,10 @@ fn sarif_is_valid_and_names_every_rule_cluster_and_nested_ami() {
         })
         .collect();
     nested.sort_unstable();
-    assert_eq!(nested, [("EA020", "error"), ("EA033", "note")]);
+    assert_eq!(
+        nested,
+        [("EA020", "error"), ("EA033", "note"), ("EA042", "warning")]
+    );
 
     let invocation = &log["runs"][0]["invocations"][0];
     assert_eq!(invocation["executionSuccessful"], true);
@@ -387,11 +390,11 @@ fn junit_threshold_follows_fail_on() {
     assert_eq!(totals(&never.stdout, "failures"), 0);
     assert!(!never.stdout.contains("<failure"));
 
-    // Every finding fails: 6 errors, 1 warning, 12 info, each on its own case.
+    // Every finding fails: 6 errors, 12 warnings, 12 info, each on its own case.
     let info = clusters("junit", &["--fail-on", "info", "cluster"]);
     assert_eq!(info.code, 1, "stderr: {}", info.stderr);
     assert_well_formed(&info.stdout);
-    assert_eq!(totals(&info.stdout, "failures"), 19);
+    assert_eq!(totals(&info.stdout, "failures"), 30);
 }
 
 #[test]
@@ -427,7 +430,7 @@ fn markdown_summarizes_and_links_each_finding() {
     let md = &run.stdout;
     assert!(md.starts_with("### emr-ami-audit\n"), "{md}");
     let summary = concat!(
-        "🔴 **6** errors · 🟡 **1** warning · 🔵 **12** info",
+        "🔴 **6** errors · 🟡 **12** warnings · 🔵 **12** info",
         " — 10 targets audited, 0 not audited\n"
     );
     assert!(md.contains(summary), "{md}");
@@ -572,7 +575,7 @@ fn waived_findings_are_suppressed_not_failed_nor_listed() {
         .iter()
         .filter(|r| r.get("suppressions").is_none())
         .count();
-    assert_eq!(unsuppressed, 18);
+    assert_eq!(unsuppressed, 29);
     let notes = log["runs"][0]["invocations"][0]["toolConfigurationNotifications"]
         .as_array()
         .expect("configuration notifications");
@@ -607,7 +610,7 @@ fn waived_findings_are_suppressed_not_failed_nor_listed() {
     assert_eq!(run.code, 1, "stderr: {}", run.stderr);
     let md = &run.stdout;
     assert!(
-        md.contains("🔴 **5** errors · 🟡 **1** warning · 🔵 **12** info · 1 waived"),
+        md.contains("🔴 **5** errors · 🟡 **12** warnings · 🔵 **12** info · 1 waived"),
         "{md}"
     );
     assert!(

@@ -194,7 +194,7 @@ fn image_with_rootfs_merges_api_and_content_findings() {
     assert_eq!(code, 1);
     assert_eq!(
         fired(target(&report, &ami(2))),
-        pairs(&[("EA060", "error"), ("EA032", "info")])
+        pairs(&[("EA060", "error"), ("EA042", "warning"), ("EA032", "info")])
     );
     let two = replay(&[
         "image",

@@ -37,7 +37,8 @@ fn good_run_job_flow_request_passes() {
         images[1]["used_by"],
         json!(["CORE fleet (Core) m6g.xlarge"])
     );
-    assert_eq!(rule_severities(&images[1]), ["EA033:info"]);
+    // The example AMIs stand on 2024 bases: stale on the reference date, a warning only.
+    assert_eq!(rule_severities(&images[1]), ["EA033:info", "EA042:warning"]);
 }
 
 #[test]
@@ -54,7 +55,13 @@ fn bad_run_job_flow_request_is_caught_before_launch() {
     // AL2 on 7.x; x86_64 and legacy-bios on a Graviton (uefi-only) core group.
     assert_eq!(
         rule_severities(image),
-        ["EA015:error", "EA020:error", "EA023:error", "EA033:info"]
+        [
+            "EA015:error",
+            "EA020:error",
+            "EA023:error",
+            "EA033:info",
+            "EA042:warning"
+        ]
     );
 }
 
@@ -80,7 +87,7 @@ fn cloudformation_yaml_resolves_parameters_and_defaults() {
     let t = target(&report, "examples/cloudformation-good.yaml:EtlCluster");
     assert_eq!(
         rule_severities(&t["images"][0]),
-        ["EA015:error", "EA033:info"]
+        ["EA015:error", "EA033:info", "EA042:warning"]
     );
 }
 

@@ -56,7 +56,9 @@ async fn a_recorded_run_replays_to_the_same_report_and_holds_no_secrets() {
     let recorded = run_live(server.url(), args).await;
     assert_eq!(recorded.code, 1, "{}", recorded.stderr);
     assert!(
-        recorded.stderr.contains("recorded 23 exchanges"),
+        // 23 for the audit itself, 30 for the lineage (19 ancestry answers, the ancestors, the root
+        // snapshot and source instance of 19, and 8 family lookups).
+        recorded.stderr.contains("recorded 53 exchanges"),
         "{}",
         recorded.stderr
     );
@@ -140,11 +142,15 @@ async fn redacted_recording_has_no_real_account_and_still_replays() {
     assert_eq!(replayed.code, 1, "{}", replayed.stderr);
     assert_eq!(
         fired(target(&report, &ami(11))),
-        pairs(&[("EA030", "error"), ("EA033", "info")])
+        pairs(&[("EA030", "error"), ("EA033", "info"), ("EA042", "warning")])
     );
     assert_eq!(
         fired(target(&report, &ami(15))),
-        pairs(&[("EA030", "warning"), ("EA033", "info")])
+        pairs(&[
+            ("EA030", "warning"),
+            ("EA033", "info"),
+            ("EA042", "warning")
+        ])
     );
 }
 
@@ -339,7 +345,16 @@ fn mock_serve_answers_a_plain_http_client_and_stops_on_ctrl_c() {
 #[test]
 fn shipped_scenarios_make_every_rule_fire() {
     let mut fired_rules = BTreeSet::new();
-    for scenario in ["mocks/image-factory", "mocks/emr-clusters"] {
+    let mut scenarios: Vec<String> = std::fs::read_dir(repo().join("mocks"))
+        .expect("mocks/")
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join("exchanges.json").is_file())
+        .map(|entry| format!("mocks/{}", entry.file_name().to_string_lossy()))
+        .collect();
+    scenarios.sort();
+    assert!(scenarios.len() >= 3, "{scenarios:?}");
+    for scenario in &scenarios {
+        let scenario = scenario.as_str();
         let loaded = Scenario::load(&repo().join(scenario)).expect("scenario loads");
         assert!(!loaded.commands.is_empty(), "{scenario} lists its commands");
         for args in &loaded.commands {

@@ -11,7 +11,7 @@ use crate::facts::{
 };
 
 /// A bound on pages followed, so a server that keeps answering with a token can't loop us forever.
-const MAX_PAGES: usize = 1000;
+pub(super) const MAX_PAGES: usize = 1000;
 
 /// What DescribeImages answered for one batch of IDs.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -251,7 +251,7 @@ impl Aws {
     }
 }
 
-fn image_facts(image: &aws_sdk_ec2::types::Image) -> Option<ImageFacts> {
+pub(super) fn image_facts(image: &aws_sdk_ec2::types::Image) -> Option<ImageFacts> {
     let text = |v: Option<&str>| v.map(str::to_string);
     Some(ImageFacts {
         image_id: image.image_id()?.to_string(),
@@ -308,6 +308,7 @@ fn image_facts(image: &aws_sdk_ec2::types::Image) -> Option<ImageFacts> {
             })
             .collect::<BTreeMap<_, _>>(),
         source_image_id: text(image.source_image_id()),
+        source_image_region: text(image.source_image_region()),
         source_instance_id: text(image.source_instance_id()),
     })
 }

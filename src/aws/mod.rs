@@ -4,6 +4,7 @@
 
 mod ec2;
 mod emr;
+mod lineage;
 mod network;
 mod recording;
 mod sts;
@@ -20,6 +21,7 @@ use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 pub use ec2::{ImageBatch, InstanceTypeBatch};
 pub use emr::container;
+pub use lineage::InstanceOrigin;
 
 use crate::facts::CollectError;
 use crate::replay::Recorder;

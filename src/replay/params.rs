@@ -12,6 +12,8 @@ pub struct RequestKey {
     pub service: String,
     pub action: String,
     pub params: Value,
+    /// The region the request was signed for (SigV4 credential scope), when it says.
+    pub region: Option<String>,
 }
 
 impl fmt::Display for RequestKey {

@@ -83,6 +83,8 @@ impl Recorder {
                 action: exchange.key.action,
                 params: redactor.value(&exchange.key.params),
                 status: (exchange.status != 200).then_some(exchange.status),
+                // Requests to another region than the run's (a parent image copied from there).
+                region: exchange.key.region.clone().filter(|r| *r != options.region),
                 response,
                 note: None,
             });

@@ -32,6 +32,9 @@ pub struct ExchangeFile {
     pub params: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// Only requests signed for this region get this answer (default: any region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Body file, relative to the scenario directory.
     pub response: PathBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,6 +51,8 @@ pub struct Exchange {
     pub service: String,
     pub action: String,
     pub params: Value,
+    /// Answers only requests signed for this region.
+    pub region: Option<String>,
     pub status: u16,
     pub body: Vec<u8>,
     pub response_file: PathBuf,
@@ -155,6 +160,7 @@ impl Scenario {
                 service: exchange.service.clone(),
                 action: exchange.action.clone(),
                 params: canonical(&exchange.params),
+                region: exchange.region.clone(),
                 status,
                 body,
                 response_file: exchange.response.clone(),

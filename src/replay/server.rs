@@ -200,7 +200,10 @@ impl Respond for ScenarioResponder {
             .iter()
             .enumerate()
             .filter(|(_, e)| {
-                e.service == key.service && e.action == key.action && e.params == key.params
+                e.service == key.service
+                    && e.action == key.action
+                    && e.params == key.params
+                    && (e.region.is_none() || e.region == key.region)
             })
             .map(|(i, _)| i)
             .collect();
@@ -218,8 +221,13 @@ impl Respond for ScenarioResponder {
             }
         }
         let Some(index) = chosen else {
+            let region = key
+                .region
+                .as_deref()
+                .map(|r| format!(" in region {r}"))
+                .unwrap_or_default();
             let message = format!(
-                "no recorded answer in {} for {} {} with parameters {}",
+                "no recorded answer in {} for {} {}{region} with parameters {}",
                 self.label, key.service, key.action, key.params
             );
             return error_answer(&key.service, NO_RECORDING, &message)
@@ -302,6 +310,7 @@ pub fn identify_parts(
             service: service.into(),
             action: action.into(),
             params: canonical(&params),
+            region: authorization.and_then(signing_region),
         });
     }
     let (action, version, params) = query_params(body);
@@ -317,17 +326,27 @@ pub fn identify_parts(
         service,
         action,
         params,
+        region: authorization.and_then(signing_region),
     })
 }
 
 /// The service named in the SigV4 credential scope: `Credential=AKID/20240101/us-east-1/ec2/aws4_request`.
 fn signing_service(authorization: &str) -> Option<String> {
+    credential_scope(authorization, 3)
+}
+
+fn signing_region(authorization: &str) -> Option<String> {
+    credential_scope(authorization, 2)
+}
+
+/// A part of the SigV4 credential scope `AKID/DATE/REGION/SERVICE/aws4_request`.
+fn credential_scope(authorization: &str, part: usize) -> Option<String> {
     let scope = authorization
         .split("Credential=")
         .nth(1)?
         .split(',')
         .next()?;
-    scope.split('/').nth(3).map(str::to_string)
+    scope.split('/').nth(part).map(str::to_string)
 }
 
 /// An error in the service's own wire format, so the SDK reports its code and message.

@@ -95,6 +95,9 @@ fn section(out: &mut String, target: &Target) {
     if let Some(account) = &target.context.account {
         context.push(format!("account {}", inline(account)));
     }
+    if let Some(base) = &target.base {
+        context.push(format!("base: {}", inline(base)));
+    }
     let _ = writeln!(out, "{}\n", context.join(" · "));
 
     if target.status == Status::NotAudited {
@@ -112,6 +115,9 @@ fn section(out: &mut String, target: &Target) {
         }
         if let Some(used_by) = &image.used_by {
             let _ = write!(out, " ← {}", inline(&used_by.join("; ")));
+        }
+        if let Some(base) = &image.base {
+            let _ = write!(out, " — base: {}", inline(base));
         }
         if image.status == Status::NotAudited {
             let _ = write!(out, " — not audited: {}", reason(image));

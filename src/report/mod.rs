@@ -19,6 +19,7 @@ pub use table::render_table;
 
 use crate::config::{Suppression, WaiverOutcome};
 use crate::context::ContextSummary;
+use crate::lineage::Lineage;
 use crate::rules::{self, Finding, Severity};
 
 /// Version of the JSON report's schema (`schema/report.schema.json`); bumped on incompatible changes.
@@ -95,6 +96,12 @@ pub struct Target {
     /// Clusters and plans: the audit of each custom AMI in the cluster's context.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<Target>>,
+    /// Images: the base in one line (what it is and how it is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Images: the chain back to the base, each link with where it came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
 }
 
 impl Target {
@@ -111,6 +118,8 @@ impl Target {
             used_by: None,
             default_ami: None,
             images: None,
+            base: None,
+            lineage: None,
         }
     }
 

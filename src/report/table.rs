@@ -53,6 +53,9 @@ fn heading(out: &mut String, target: &Target) {
 }
 
 fn image_block(out: &mut String, target: &Target, style: &Style) {
+    if let Some(base) = &target.base {
+        let _ = writeln!(out, "  base: {base}");
+    }
     match target.status {
         Status::NotAudited => {
             let _ = writeln!(out, "  not audited: {}", strip(target.error.as_deref()));
@@ -91,6 +94,9 @@ fn cluster_block(out: &mut String, target: &Target, images: &[Target], style: &S
             .unwrap_or_default();
         let used_by = image.used_by.as_deref().unwrap_or_default().join("; ");
         let _ = writeln!(out, "  {}{name}  ← {used_by}", image.id);
+        if let Some(base) = &image.base {
+            let _ = writeln!(out, "    base: {base}");
+        }
         if image.status == Status::NotAudited {
             let _ = writeln!(out, "    not audited: {}", strip(image.error.as_deref()));
         }

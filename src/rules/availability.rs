@@ -160,6 +160,7 @@ mod tests {
                 code: "InvalidAMIID.NotFound".into(),
             },
             launch_access: LaunchAccess::NotFetched,
+            lineage: None,
         };
         let cx = context("emr-7.1.0");
         let findings = image_not_found(

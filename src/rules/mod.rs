@@ -7,6 +7,7 @@ mod cluster;
 mod contents;
 mod instance_type;
 mod os_generation;
+mod provenance;
 mod shape;
 
 use std::collections::BTreeMap;
@@ -134,6 +135,7 @@ pub fn registry() -> &'static [Rule] {
         rules.extend(os_generation::RULES);
         rules.extend(instance_type::RULES);
         rules.extend(access::RULES);
+        rules.extend(provenance::RULES);
         rules.extend(cluster::RULES);
         rules.extend(contents::RULES);
         rules.sort_by_key(|r| r.id);
@@ -254,6 +256,7 @@ pub(crate) mod testing {
             image_id: image.image_id.clone(),
             lookup: ImageLookup::Found(Box::new(image)),
             launch_access: LaunchAccess::NotFetched,
+            lineage: None,
         }
     }
 
@@ -299,6 +302,16 @@ pub(crate) mod testing {
     }
 
     /// IDs of the findings one check reports.
+    /// The findings of one image check, whole.
+    pub fn findings(
+        check: ImageCheck,
+        evidence: &ImageEvidence,
+        region: &RegionFacts,
+        context: &Context,
+    ) -> Vec<Finding> {
+        check(&ImageSubject { evidence, region }, context)
+    }
+
     pub fn fired(
         check: ImageCheck,
         evidence: &ImageEvidence,
@@ -352,8 +365,8 @@ mod tests {
         let expected = [
             "EA001", "EA002", "EA003", "EA010", "EA011", "EA012", "EA013", "EA014", "EA015",
             "EA016", "EA017", "EA020", "EA021", "EA022", "EA023", "EA030", "EA031", "EA032",
-            "EA033", "EA050", "EA051", "EA052", "EA053", "EA054", "EA055", "EA056", "EA060",
-            "EA061", "EA062", "EA063", "EA064", "EA065",
+            "EA033", "EA040", "EA041", "EA042", "EA050", "EA051", "EA052", "EA053", "EA054",
+            "EA055", "EA056", "EA060", "EA061", "EA062", "EA063", "EA064", "EA065",
         ];
         let ids: Vec<&str> = registry().iter().map(|r| r.id).collect();
         assert_eq!(ids, expected);

@@ -3,6 +3,7 @@
 
 use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
 use crate::context::Context;
+use crate::facts::ImageFacts;
 use crate::os::{self, OsFamily};
 use crate::release::RequiredLinux;
 
@@ -58,50 +59,128 @@ fn fits(family: &OsFamily, required: RequiredLinux) -> bool {
     )
 }
 
+/// The operating system the rules judge: the traced base's when it can be told, else the AMI's own
+/// metadata's (a custom AMI keeps its base's OS).
+struct Judged {
+    family: OsFamily,
+    derivative: Option<&'static str>,
+    /// Evidence keys and values: which image, how it was found, what named the OS.
+    evidence: Vec<(&'static str, String)>,
+    /// `the base ami-… (name)` or `the image`.
+    subject: String,
+}
+
+fn judged(
+    subject: &ImageSubject<'_>,
+    image: &ImageFacts,
+) -> Result<Judged, Vec<(&'static str, String)>> {
+    let lineage = subject.evidence.lineage.as_ref();
+    if let Some((link, class)) = lineage.and_then(|l| l.classified_base()) {
+        let mut evidence = vec![
+            ("Base", link.label()),
+            ("BaseFrom", link.evidence.clone()),
+            ("From", class.evidence.clone()),
+        ];
+        if link.is_amazons() == Some(false) {
+            evidence.push((
+                "BaseOwner",
+                link.owner_id.clone().unwrap_or_else(|| "not Amazon".into()),
+            ));
+        }
+        return Ok(Judged {
+            family: class.family,
+            derivative: class.derivative,
+            evidence,
+            subject: format!("the base {}", link.label()),
+        });
+    }
+    let base = match lineage {
+        Some(l) if !l.chain.is_empty() => format!(
+            "base {} (what it is could not be told)",
+            l.chain.last().map(|b| b.label()).unwrap_or_default()
+        ),
+        Some(l) if !l.notes.is_empty() => format!("not traced: {}", l.notes.join("; ")),
+        _ => "not traced".to_string(),
+    };
+    match os::identify(image) {
+        Some(identity) => Ok(Judged {
+            family: identity.family,
+            derivative: None,
+            evidence: vec![("Base", base), ("From", identity.evidence)],
+            subject: "the image".to_string(),
+        }),
+        None => Err(vec![("Base", base)]),
+    }
+}
+
 fn amazon_linux_generation(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
     let required = cx.release.required_linux();
-    let Some(identity) = os::identify(image) else {
-        let mut finding = Finding::new(
-            "EA015",
+    let judged = match judged(subject, image) {
+        Ok(judged) => judged,
+        Err(evidence) => {
+            let mut finding = Finding::new(
+                "EA015",
+                Severity::Warning,
+                format!(
+                    "the OS generation could not be told: the base was not traced, and nothing in the image's {} names it; {} needs {required}",
+                    os::LOOKED_AT,
+                    cx.release
+                ),
+            )
+            .with("Name", image.name.as_deref().unwrap_or("(none)"))
+            .with(
+                "Description",
+                image.description.as_deref().unwrap_or("(none)"),
+            )
+            .with("Required", required);
+            if let Some(details) = &image.platform_details {
+                finding = finding.with("PlatformDetails", details);
+            }
+            for (key, value) in evidence {
+                finding = finding.with(key, value);
+            }
+            return vec![finding];
+        }
+    };
+    let fitting = fits(&judged.family, required);
+    let (severity, message) = match (&judged.family, judged.derivative) {
+        (_, Some(derivative)) if fitting => (
             Severity::Warning,
             format!(
-                "the OS generation could not be told from the image's {}; {} needs {required}",
-                os::LOOKED_AT,
-                cx.release
+                "{} is {derivative} {}, an Amazon Linux derivative rather than plain Amazon Linux; {} needs {required}",
+                judged.subject, judged.family, cx.release
             ),
-        )
-        .with("Name", image.name.as_deref().unwrap_or("(none)"))
-        .with(
-            "Description",
-            image.description.as_deref().unwrap_or("(none)"),
-        )
-        .with("Required", required);
-        if let Some(details) = &image.platform_details {
-            finding = finding.with("PlatformDetails", details);
-        }
-        return vec![finding];
-    };
-    if fits(&identity.family, required) {
-        return vec![];
-    }
-    let message = match &identity.family {
-        OsFamily::Windows | OsFamily::Other(_) => {
+        ),
+        _ if fitting => return vec![],
+        (OsFamily::Windows | OsFamily::Other(_), _) => (
+            Severity::Error,
             format!(
-                "the image is {}, not Amazon Linux; {} needs {required}",
-                identity.family, cx.release
-            )
-        }
-        family => format!("the image is {family}; {} needs {required}", cx.release),
+                "{} is {}, not Amazon Linux; {} needs {required}",
+                judged.subject, judged.family, cx.release
+            ),
+        ),
+        (family, _) => (
+            Severity::Error,
+            format!(
+                "{} is {family}; {} needs {required}",
+                judged.subject, cx.release
+            ),
+        ),
     };
-    vec![
-        Finding::new("EA015", Severity::Error, message)
-            .with("Found", &identity.family)
-            .with("From", &identity.evidence)
-            .with("Required", required),
-    ]
+    let found = match judged.derivative {
+        Some(derivative) => format!("{derivative} {}", judged.family),
+        None => judged.family.to_string(),
+    };
+    let mut finding = Finding::new("EA015", severity, message)
+        .with("Found", found)
+        .with("Required", required);
+    for (key, value) in judged.evidence {
+        finding = finding.with(key, value);
+    }
+    vec![finding]
 }
 
 fn al2023_kernel_6_1(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
@@ -111,36 +190,37 @@ fn al2023_kernel_6_1(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     if cx.release.required_linux() != RequiredLinux::AmazonLinux2023 {
         return vec![];
     }
-    let Some(identity) = os::identify(image) else {
+    let Ok(judged) = judged(subject, image) else {
         return vec![];
     };
-    let OsFamily::AmazonLinux2023 { kernel } = &identity.family else {
+    let OsFamily::AmazonLinux2023 { kernel } = &judged.family else {
         return vec![];
     };
-    match kernel.as_deref() {
-        Some("6.1") => vec![],
-        Some(other) => vec![
-            Finding::new(
-                "EA016",
-                Severity::Error,
-                format!("the AL2023 base uses kernel {other}; {} needs the 6.1 kernel line", cx.release),
-            )
-            .with("Kernel", other)
-            .with("From", &identity.evidence),
-        ],
-        None => vec![
-            Finding::new(
-                "EA016",
-                Severity::Warning,
-                format!(
-                    "the AL2023 kernel line could not be told from the image's {}; {} needs kernel 6.1",
-                    os::LOOKED_AT,
-                    cx.release
-                ),
-            )
-            .with("From", &identity.evidence),
-        ],
+    let finding = match kernel.as_deref() {
+        Some("6.1") => return vec![],
+        Some(other) => Finding::new(
+            "EA016",
+            Severity::Error,
+            format!(
+                "{} uses AL2023 kernel {other}; {} needs the 6.1 kernel line",
+                judged.subject, cx.release
+            ),
+        )
+        .with("Kernel", other),
+        None => Finding::new(
+            "EA016",
+            Severity::Warning,
+            format!(
+                "the AL2023 kernel line of {} could not be told; {} needs kernel 6.1",
+                judged.subject, cx.release
+            ),
+        ),
+    };
+    let mut finding = finding;
+    for (key, value) in judged.evidence {
+        finding = finding.with(key, value);
     }
+    vec![finding]
 }
 
 fn imdsv2_only_release(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
@@ -167,7 +247,8 @@ fn imdsv2_only_release(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{ImageFacts, RegionFacts};
+    use crate::facts::{ImageEvidence, ImageFacts, RegionFacts};
+    use crate::lineage::{Lineage, LineageLink, LinkSource};
     use crate::rules::testing::*;
 
     fn named(name: &str, description: &str) -> ImageFacts {
@@ -270,11 +351,9 @@ mod tests {
         );
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].severity, Severity::Warning);
-        assert!(
-            findings[0]
-                .message
-                .contains("could not be told from the image's platform, name, description, tags and platform details")
-        );
+        assert!(findings[0].message.contains(
+            "nothing in the image's platform, name, description, tags and platform details names it"
+        ));
         assert_eq!(findings[0].evidence["Name"], "golden-image-2024-11");
     }
 
@@ -332,5 +411,73 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    fn on_base(own_name: &str, base_name: &str) -> ImageEvidence {
+        let mut evidence = evidence(named(own_name, ""));
+        evidence.lineage = Some(Lineage {
+            chain: vec![LineageLink {
+                name: Some(base_name.into()),
+                owner_alias: Some("amazon".into()),
+                ..LineageLink::to_image(
+                    "ami-0b100000000000001",
+                    None,
+                    LinkSource::Ancestry,
+                    "GetImageAncestry: parent of ami-0ea00000000000001".into(),
+                )
+            }],
+            ..Lineage::default()
+        });
+        evidence
+    }
+
+    #[test]
+    fn ea015_and_ea016_judge_the_traced_base_over_the_image_name() {
+        let region = RegionFacts::default();
+        let cx = context("emr-7.1.0");
+        // The image's own name says AL2023; its base says otherwise, and the base wins.
+        let al2 = on_base(
+            "emr-base-al2023-x86_64",
+            "amzn2-ami-kernel-5.10-hvm-2.0.20241113.1-x86_64-gp2",
+        );
+        let found = findings(amazon_linux_generation, &al2, &region, &cx);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Error);
+        assert_eq!(found[0].evidence["Found"], "Amazon Linux 2");
+        assert_eq!(
+            found[0].evidence["Base"],
+            "ami-0b100000000000001 (amzn2-ami-kernel-5.10-hvm-2.0.20241113.1-x86_64-gp2)"
+        );
+        assert!(found[0].evidence["BaseFrom"].starts_with("GetImageAncestry"));
+
+        let k612 = on_base("golden", "al2023-ami-2023.9.20261110.0-kernel-6.12-x86_64");
+        assert!(findings(amazon_linux_generation, &k612, &region, &cx).is_empty());
+        let found = findings(al2023_kernel_6_1, &k612, &region, &cx);
+        assert_eq!(found[0].severity, Severity::Error);
+        assert_eq!(found[0].evidence["Kernel"], "6.12");
+        let k61 = on_base("golden", "al2023-ami-2023.9.20261110.0-kernel-6.1-x86_64");
+        assert!(findings(al2023_kernel_6_1, &k61, &region, &cx).is_empty());
+    }
+
+    #[test]
+    fn ea015_warns_on_amazon_linux_derivatives() {
+        let region = RegionFacts::default();
+        let ecs = on_base("golden", "amzn2-ami-ecs-hvm-2.0.20261015-x86_64-ebs");
+        let found = findings(
+            amazon_linux_generation,
+            &ecs,
+            &region,
+            &context("emr-6.15.0"),
+        );
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert_eq!(found[0].evidence["Found"], "ECS-optimized Amazon Linux 2");
+        // On a release that needs another generation, the generation error stands.
+        let found = findings(
+            amazon_linux_generation,
+            &ecs,
+            &region,
+            &context("emr-7.1.0"),
+        );
+        assert_eq!(found[0].severity, Severity::Error);
     }
 }

@@ -1,12 +1,14 @@
 //! From targets to facts: which calls to make, batched and made once per run.
 
+mod lineage;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 
 use crate::aws::{Aws, InstanceTypeBatch};
 use crate::facts::{
-    CollectError, ImageEvidence, ImageLookup, LaunchAccess, NetworkFacts, RegionFacts,
+    CollectError, ImageEvidence, ImageFacts, ImageLookup, LaunchAccess, NetworkFacts, RegionFacts,
 };
 
 /// DescribeImages and DescribeInstanceTypes take up to 100 IDs per call.
@@ -55,7 +57,17 @@ pub async fn collect(aws: &Aws, wanted: &Wanted) -> Collected {
     let mut images = images;
     let caller_ok = caller.as_ref().ok().map(String::as_str);
     let launcher = wanted.launching_account.as_deref().or(caller_ok);
-    fill_launch_access(aws, &mut images, caller_ok, launcher).await;
+    let found: BTreeMap<String, ImageFacts> = images
+        .values()
+        .filter_map(|e| Some((e.image_id.clone(), e.found()?.clone())))
+        .collect();
+    let ((), mut lineages) = tokio::join!(
+        fill_launch_access(aws, &mut images, caller_ok, launcher),
+        lineage::trace(aws, &found, caller_ok),
+    );
+    for (id, evidence) in images.iter_mut() {
+        evidence.lineage = lineages.remove(id);
+    }
     Collected {
         caller_account: caller,
         images,
@@ -125,6 +137,7 @@ async fn describe_images(aws: &Aws, ids: &[String]) -> BTreeMap<String, ImageEvi
                     image_id: id.clone(),
                     lookup,
                     launch_access: LaunchAccess::NotFetched,
+                    lineage: None,
                 },
             );
         }
