@@ -144,6 +144,36 @@ fn generate(dir: &Path, clusters: usize) -> BTreeMap<String, u64> {
             ec2("DescribeImages", "imagesSet", &items),
         );
     }
+    // Lineage: every AMI was built from one Amazon AL2023 base, as GetImageAncestry says (one call per
+    // AMI: the API takes one ID); the base is described once and its family looked up once.
+    let base = "ami-0b100000000000001";
+    let base_name = "al2023-ami-2023.6.20241111.0-kernel-6.1-x86_64";
+    for id in &all_amis {
+        let items = format!(
+            "<item><creationDate>2026-11-20T08:00:00.000Z</creationDate><imageId>{id}</imageId><sourceImageId>{base}</sourceImageId><sourceImageRegion>us-east-1</sourceImageRegion></item><item><creationDate>2026-11-11T22:10:04.000Z</creationDate><imageId>{base}</imageId><imageOwnerAlias>amazon</imageOwnerAlias></item>"
+        );
+        w.add(
+            "ec2",
+            "GetImageAncestry",
+            json!({"ImageId": id}),
+            ec2("GetImageAncestry", "imageAncestryEntrySet", &items),
+        );
+    }
+    let base_item = format!(
+        "<item><imageId>{base}</imageId><imageState>available</imageState><imageOwnerId>137112412989</imageOwnerId><imageOwnerAlias>amazon</imageOwnerAlias><isPublic>true</isPublic><creationDate>2026-11-11T22:10:04.000Z</creationDate><architecture>x86_64</architecture><name>{base_name}</name><rootDeviceType>ebs</rootDeviceType><virtualizationType>hvm</virtualizationType></item>"
+    );
+    w.add(
+        "ec2",
+        "DescribeImages",
+        json!({"ImageId": [base]}),
+        ec2("DescribeImages", "imagesSet", &base_item),
+    );
+    w.add(
+        "ec2",
+        "DescribeImages",
+        json!({"Owner": ["amazon"], "Filter": [{"Name": "name", "Value": ["al2023-ami-*-kernel-6.1-x86_64"]}]}),
+        ec2("DescribeImages", "imagesSet", &base_item),
+    );
     let type_items: String = types.iter().map(|t| {
         let arch = if t.contains('g') && !t.starts_with("m5") && !t.starts_with("c5") && !t.starts_with("r5") { "arm64" } else { "x86_64" };
         format!("<item><instanceType>{t}</instanceType><processorInfo><supportedArchitectures><item>{arch}</item></supportedArchitectures></processorInfo><supportedBootModes><item>uefi</item></supportedBootModes><networkInfo><enaSupport>required</enaSupport></networkInfo></item>")
@@ -218,7 +248,12 @@ fn generate(dir: &Path, clusters: usize) -> BTreeMap<String, u64> {
         ("emr:DescribeCluster".to_string(), clusters as u64),
         ("emr:ListInstanceGroups".to_string(), groups),
         ("emr:ListInstanceFleets".to_string(), fleets),
-        ("ec2:DescribeImages".to_string(), AMIS.div_ceil(100) as u64),
+        // The audited AMIs, the base they share, and the base's family.
+        (
+            "ec2:DescribeImages".to_string(),
+            AMIS.div_ceil(100) as u64 + 2,
+        ),
+        ("ec2:GetImageAncestry".to_string(), AMIS as u64),
         ("ec2:DescribeInstanceTypes".to_string(), 1),
         (
             "emr:ListSupportedInstanceTypes".to_string(),
