@@ -104,6 +104,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub max_age_days: Option<u32>,
 
+    /// Log to stderr what the run does: -v for its steps, -vv also every AWS call and the SDK's debug log.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never draw a progress bar (one shows for scans of many clusters, only on a terminal).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
     /// Judge time-dependent rules as of this instant (RFC 3339), for reproducible reports.
     #[arg(long, global = true, value_name = "TIME", hide = true)]
     pub now: Option<String>,

@@ -6,6 +6,19 @@ use emr_ami_audit::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.verbose > 0 {
+        let level = if cli.verbose >= 2 {
+            tracing::Level::DEBUG
+        } else {
+            tracing::Level::INFO
+        };
+        // Logs go to stderr: stdout carries only the report.
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(level)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -182,6 +182,24 @@ fn with_defaults(cli: &Cli, config: &Config) -> Cli {
     cli
 }
 
+/// A progress bar on stderr for a long step, drawn only on a terminal, never with `--no-progress` or
+/// when logs (`-v`) share stderr.
+fn progress(cli: &Cli, len: usize, step: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let wanted = !cli.no_progress && cli.verbose == 0 && len > 1 && std::io::stderr().is_terminal();
+    if !wanted {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {pos}/{len} ({elapsed}, about {eta} left)",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(step.to_string());
+    bar
+}
+
 /// The limits the options set for the AWS-backed commands.
 fn thresholds(cli: &Cli) -> Thresholds {
     let mut thresholds = Thresholds::default();
@@ -526,6 +544,13 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), Run
     } else {
         ordered_unique(&args.clusters)
     };
+    tracing::info!(
+        "describing {} clusters in {}, {} at a time",
+        ids.len(),
+        aws.region(),
+        cli.concurrency
+    );
+    let bar = progress(cli, ids.len(), "describing clusters");
     let described: Vec<(String, Result<ClusterFacts, CollectError>)> = futures::stream::iter(ids)
         .map(|id| {
             let aws = &aws;
@@ -535,8 +560,10 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), Run
             }
         })
         .buffered(usize::from(cli.concurrency))
+        .inspect(|_| bar.inc(1))
         .collect()
         .await;
+    bar.finish_and_clear();
     let batch = ClusterBatch {
         kind: TargetKind::Cluster,
         described: &described,

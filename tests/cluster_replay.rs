@@ -291,3 +291,32 @@ fn not_audited_takes_precedence_over_errors_in_the_exit_code() {
     assert_eq!(report["summary"]["targets_not_audited"], 1);
     assert_eq!(code, 3);
 }
+
+#[test]
+fn verbose_logs_go_to_stderr_and_leave_the_report_alone() {
+    let args = ["--replay", CLUSTERS, "--now", NOW, "--format", "json"];
+    let quiet = run(command().args(args).args(["--no-progress", "cluster"]));
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    let loud = run(command().args(args).args(["-vv", "cluster"]));
+    assert_eq!(loud.code, quiet.code);
+    assert!(
+        loud.stderr
+            .contains("describing 10 clusters in us-east-1, 8 at a time"),
+        "{}",
+        loud.stderr
+    );
+    assert!(
+        loud.stderr.contains("GetImageAncestry is not available"),
+        "{}",
+        loud.stderr
+    );
+    assert!(
+        loud.stderr.contains("calling emr:DescribeCluster"),
+        "{}",
+        loud.stderr
+    );
+    assert_eq!(
+        parse_report(&loud)["summary"],
+        parse_report(&quiet)["summary"]
+    );
+}

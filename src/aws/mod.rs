@@ -54,6 +54,7 @@ pub struct CallCounter(Arc<Mutex<BTreeMap<String, u64>>>);
 
 impl CallCounter {
     fn record(&self, service: &str, action: &str) {
+        tracing::debug!("calling {service}:{action}");
         // A poisoned lock only means another task panicked mid-increment; the counts are still usable.
         let mut calls = self.0.lock().unwrap_or_else(|e| e.into_inner());
         *calls.entry(format!("{service}:{action}")).or_default() += 1;

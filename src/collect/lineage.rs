@@ -69,6 +69,7 @@ pub async fn trace(
         instances: BTreeMap::new(),
         notes: BTreeMap::new(),
     };
+    tracing::info!("tracing the lineage of {} AMIs", audited.len());
     let traced_by_ancestry = tracer.ancestry(audited).await;
     let ancestors: Vec<(String, String)> = tracer
         .parents
@@ -123,6 +124,7 @@ impl Tracer<'_> {
         {
             let note =
                 format!("GetImageAncestry is not available: {error}; traced from other evidence");
+            tracing::info!("{note}");
             for id in &ids {
                 self.note(id, note.clone());
             }
