@@ -14,9 +14,42 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   3 some target could not be audited."
 )]
 pub struct Cli {
-    /// AWS region (default: the AWS configuration chain, e.g. AWS_REGION).
-    #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
+    /// AWS region(s), repeatable or comma-separated (default: the AWS configuration chain, e.g. AWS_REGION).
+    #[arg(long, global = true, value_name = "REGION", value_delimiter = ',')]
+    pub region: Vec<String>,
+
+    /// Audit every region enabled for the account (EC2 DescribeRegions, asked in the first region).
+    #[arg(long, global = true, conflicts_with = "region")]
+    pub all_regions: bool,
+
+    /// Audit these accounts (IDs, comma-separated or repeated, or @FILE with one per line) by assuming
+    /// --role-arn in each.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ACCOUNTS",
+        value_delimiter = ',',
+        requires = "role_arn"
+    )]
+    pub accounts: Vec<String>,
+
+    /// The role to assume in each of --accounts; `{account}` stands for the account ID, e.g.
+    /// arn:aws:iam::{account}:role/emr-ami-audit.
+    #[arg(long, global = true, value_name = "ARN", requires = "accounts")]
+    pub role_arn: Option<String>,
+
+    /// External ID the roles of --role-arn require.
+    #[arg(long, global = true, value_name = "ID", requires = "role_arn")]
+    pub external_id: Option<String>,
+
+    /// Session name for the assumed roles (shows in the accounts' CloudTrail).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        default_value = "emr-ami-audit"
+    )]
+    pub role_session_name: String,
 
     /// Named profile from the AWS config and credentials files.
     #[arg(long, global = true, value_name = "NAME")]

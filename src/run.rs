@@ -1,5 +1,6 @@
 //! The commands, from parsed arguments to a rendered report and an exit code.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use comfy_table::{ContentArrangement, Table};
 use futures::StreamExt;
 
 use crate::audit;
-use crate::aws::{Aws, AwsOptions, ConfigError};
+use crate::aws::{Aws, AwsOptions, ConfigError, RoleSpec};
 use clap::{CommandFactory, ValueEnum};
 
 use crate::cli::{
@@ -27,7 +28,7 @@ use crate::replay::{
     ScenarioError,
 };
 use crate::report::TargetKind;
-use crate::report::{self, Report, ReportedFinding, Stats, Target};
+use crate::report::{self, Report, ReportedFinding, ScopeStats, Stats, Target};
 use crate::rules::{self, Severity};
 use crate::validate::{self, InputError};
 
@@ -128,9 +129,9 @@ async fn run_command(cli: &Cli) -> Result<Outcome, RunError> {
         Command::Man => {
             return generated(|out| clap_mangen::Man::new(Cli::command()).render(out));
         }
-        Command::Image(args) => image(cli, args).await?,
-        Command::Cluster(args) => cluster(cli, args).await?,
-        Command::Plan(args) => plan(cli, args).await?,
+        Command::Image(args) => audit(cli, Job::Image(args)).await?,
+        Command::Cluster(args) => audit(cli, Job::Cluster(args)).await?,
+        Command::Plan(args) => audit(cli, Job::Plan(args)).await?,
     };
     config.apply(&mut report, today);
     session.finish(cli, &mut report)?;
@@ -147,8 +148,8 @@ const DEFAULT_MAX_RELOCATED: &str = "1GiB";
 fn with_defaults(cli: &Cli, config: &Config) -> Cli {
     let d = &config.defaults;
     let mut cli = cli.clone();
-    if cli.region.is_none() {
-        cli.region = d.region.clone();
+    if cli.region.is_empty() && !cli.all_regions {
+        cli.region = d.region.iter().cloned().collect();
     }
     if cli.max_age_days.is_none() {
         cli.max_age_days = d.max_age_days;
@@ -180,6 +181,190 @@ fn with_defaults(cli: &Cli, config: &Config) -> Cli {
         _ => {}
     }
     cli
+}
+
+/// An AWS-backed command, run once per account and region.
+#[derive(Clone, Copy)]
+enum Job<'a> {
+    Image(&'a ImageArgs),
+    Cluster(&'a ClusterArgs),
+    Plan(&'a PlanArgs),
+}
+
+async fn run_job(cli: &Cli, job: Job<'_>, aws: &Aws) -> Result<Report, RunError> {
+    match job {
+        Job::Image(args) => image(cli, args, aws).await,
+        Job::Cluster(args) => cluster(cli, args, aws).await,
+        Job::Plan(args) => plan(cli, args, aws).await,
+    }
+}
+
+/// The accounts of `--accounts` (IDs, or `@FILE` with IDs separated by commas, spaces or lines and
+/// `#` comments), validated, in order, once each.
+fn accounts(cli: &Cli) -> Result<Vec<String>, RunError> {
+    let mut accounts = Vec::new();
+    for value in &cli.accounts {
+        let listed = match value.strip_prefix('@') {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| InputError::AccountsFile(path.to_string(), e.to_string()))?;
+                text.lines()
+                    .map(|line| line.split('#').next().unwrap_or_default())
+                    .flat_map(|line| line.split([',', ' ', '\t']))
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            None => vec![value.trim().to_string()],
+        };
+        for account in listed {
+            validate::account(&account)?;
+            if !accounts.contains(&account) {
+                accounts.push(account);
+            }
+        }
+    }
+    if let Some(arn) = &cli.role_arn
+        && !arn.contains("{account}")
+    {
+        return Err(InputError::RoleArnTemplate(arn.clone()).into());
+    }
+    Ok(accounts)
+}
+
+/// Run `job` in every account and region asked for: the caller's own account, or each of
+/// `--accounts` through its assumed role; the first region, each of `--region`, or every region
+/// enabled for the account (`--all-regions`). An account or region that fails is reported and the
+/// others go on.
+async fn audit(cli: &Cli, job: Job<'_>) -> Result<(Report, Session), RunError> {
+    let accounts = accounts(cli)?;
+    if cli.record.is_some() && !accounts.is_empty() {
+        return Err(InputError::RecordManyAccounts.into());
+    }
+    let session = connect(cli).await?;
+    if accounts.is_empty() && !cli.all_regions && cli.region.len() <= 1 {
+        let report = run_job(cli, job, &session.aws).await?;
+        return Ok((report, session));
+    }
+    let started = Instant::now();
+    let base = &session.aws;
+    let home_region = base.region().to_string();
+    let mut errors = Vec::new();
+    let mut parts = Vec::new();
+    let mut run_calls: Vec<BTreeMap<String, u64>> = Vec::new();
+    let identities: Vec<Option<String>> = if accounts.is_empty() {
+        vec![None]
+    } else {
+        accounts.into_iter().map(Some).collect()
+    };
+    for account in identities {
+        let credentials = match &account {
+            None => None,
+            Some(id) => {
+                let role = RoleSpec {
+                    role_arn: cli
+                        .role_arn
+                        .clone()
+                        .unwrap_or_default()
+                        .replace("{account}", id),
+                    external_id: cli.external_id.clone(),
+                    session_name: cli.role_session_name.clone(),
+                };
+                tracing::info!("assuming {} for account {id}", role.role_arn);
+                match base.assume_role(&role).await {
+                    Ok(credentials) => Some(credentials),
+                    Err(error) => {
+                        errors.push(format!("account {id}: not audited: {error}"));
+                        continue;
+                    }
+                }
+            }
+        };
+        let label = |region: &str| match &account {
+            Some(id) => format!("account {id}, {region}"),
+            None => region.to_string(),
+        };
+        let regions = if cli.all_regions {
+            let home = base.scoped(&home_region, credentials.clone())?;
+            let listed = home.enabled_regions().await;
+            run_calls.push(home.calls().snapshot());
+            match listed {
+                Ok(regions) => regions,
+                Err(error) => {
+                    errors.push(format!(
+                        "{}: not audited: the regions could not be listed: {error}",
+                        label(&home_region)
+                    ));
+                    continue;
+                }
+            }
+        } else if cli.region.is_empty() {
+            vec![home_region.clone()]
+        } else {
+            cli.region.clone()
+        };
+        for region in regions {
+            tracing::info!("auditing {}", label(&region));
+            let aws = base.scoped(&region, credentials.clone())?;
+            let report = run_job(cli, job, &aws).await?;
+            parts.push(ScopeReport {
+                account: account.clone(),
+                region,
+                report,
+            });
+        }
+    }
+    run_calls.push(base.calls().snapshot());
+    Ok((merge(parts, errors, run_calls, started), session))
+}
+
+/// One account and region's report.
+struct ScopeReport {
+    account: Option<String>,
+    region: String,
+    report: Report,
+}
+
+/// One report from the reports of each account and region: targets in order, errors labelled with
+/// where they happened, calls summed (and kept per account and region in `stats.scopes`).
+fn merge(
+    parts: Vec<ScopeReport>,
+    mut errors: Vec<String>,
+    run_calls: Vec<BTreeMap<String, u64>>,
+    started: Instant,
+) -> Report {
+    let mut targets = Vec::new();
+    let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+    let mut add = |counts: &BTreeMap<String, u64>| {
+        for (action, n) in counts {
+            *calls.entry(action.clone()).or_default() += n;
+        }
+    };
+    for counts in &run_calls {
+        add(counts);
+    }
+    let mut scopes = Vec::new();
+    for part in parts {
+        let label = match &part.account {
+            Some(id) => format!("account {id}, {}", part.region),
+            None => part.region.clone(),
+        };
+        errors.extend(part.report.errors.iter().map(|e| format!("{label}: {e}")));
+        add(&part.report.stats.api_calls);
+        scopes.push(ScopeStats {
+            account: part.account,
+            region: part.region,
+            api_calls: part.report.stats.api_calls,
+        });
+        targets.extend(part.report.targets);
+    }
+    let stats = Stats {
+        api_calls: calls,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        scopes: Some(scopes),
+    };
+    Report::new(targets, errors, stats)
 }
 
 /// A progress bar on stderr for a long step, drawn only on a terminal, never with `--no-progress` or
@@ -268,6 +453,7 @@ fn inspect(cli: &Cli, args: &InspectArgs, config: &Config) -> Result<Outcome, Ru
     let stats = Stats {
         api_calls: Default::default(),
         elapsed_ms: started.elapsed().as_millis() as u64,
+        scopes: None,
     };
     let mut report = Report::new(vec![target], errors, stats);
     config.apply(&mut report, now.date_naive());
@@ -323,7 +509,7 @@ impl Session {
 
 /// Clients for this run: the replay server's, or the AWS configuration chain's (recording if asked).
 async fn connect(cli: &Cli) -> Result<Session, RunError> {
-    if let Some(region) = &cli.region {
+    for region in &cli.region {
         validate::region(region)?;
     }
     if let Some(dir) = &cli.replay {
@@ -336,7 +522,8 @@ async fn connect(cli: &Cli) -> Result<Session, RunError> {
         let server = ReplayServer::start_with_faults(scenario, faults).await;
         let region = cli
             .region
-            .as_deref()
+            .first()
+            .map(String::as_str)
             .or(server.region())
             .unwrap_or("us-east-1");
         let aws = Aws::for_replay(&server.url(), region, cli.max_attempts)?;
@@ -348,7 +535,7 @@ async fn connect(cli: &Cli) -> Result<Session, RunError> {
     }
     let recorder = cli.record.as_ref().map(|_| Recorder::default());
     let options = AwsOptions {
-        region: cli.region.clone(),
+        region: cli.region.first().cloned(),
         profile: cli.profile.clone(),
         endpoint_url: cli.endpoint_url.clone(),
         recorder: recorder.clone(),
@@ -408,7 +595,7 @@ fn ordered_unique(items: &[String]) -> Vec<String> {
         .collect()
 }
 
-async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunError> {
+async fn image(cli: &Cli, args: &ImageArgs, aws: &Aws) -> Result<Report, RunError> {
     for id in &args.images {
         validate::image_id(id)?;
     }
@@ -443,8 +630,6 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunErro
         }
     }
 
-    let session = connect(cli).await?;
-    let aws = &session.aws;
     let started = Instant::now();
     let collected = collect_images(
         aws,
@@ -500,15 +685,16 @@ async fn image(cli: &Cli, args: &ImageArgs) -> Result<(Report, Session), RunErro
     let stats = Stats {
         api_calls: aws.calls().snapshot(),
         elapsed_ms: started.elapsed().as_millis() as u64,
+        scopes: None,
     };
     let report = Report::new(targets, errors, stats);
-    Ok((report, session))
+    Ok(report)
 }
 
 /// The states `cluster` lists by default: the ones whose instances are running.
 const ACTIVE_STATES: [&str; 4] = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"];
 
-async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), RunError> {
+async fn cluster(cli: &Cli, args: &ClusterArgs, aws: &Aws) -> Result<Report, RunError> {
     for id in &args.clusters {
         validate::cluster_id(id)?;
     }
@@ -527,8 +713,6 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), Run
         .transpose()?;
     let now = now(cli)?;
 
-    let session = connect(cli).await?;
-    let aws = &session.aws;
     let started = Instant::now();
     let mut errors = Vec::new();
     let ids = if args.clusters.is_empty() {
@@ -573,17 +757,15 @@ async fn cluster(cli: &Cli, args: &ClusterArgs) -> Result<(Report, Session), Run
         started,
     };
     let report = audit_clusters(aws, batch, errors).await?;
-    Ok((report, session))
+    Ok(report)
 }
 
-async fn plan(cli: &Cli, args: &PlanArgs) -> Result<(Report, Session), RunError> {
+async fn plan(cli: &Cli, args: &PlanArgs, aws: &Aws) -> Result<Report, RunError> {
     let parameters = plan::parameters(&args.parameters)?;
     if let Some(account) = &args.account {
         validate::account(account)?;
     }
     let now = now(cli)?;
-    let session = connect(cli).await?;
-    let aws = &session.aws;
     // Read after connecting: `AWS::Region` in a template resolves to the region of the run.
     let clusters = plan::load(&args.file, &parameters, aws.region())?;
     let started = Instant::now();
@@ -600,7 +782,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> Result<(Report, Session), RunError>
         started,
     };
     let report = audit_clusters(aws, batch, Vec::new()).await?;
-    Ok((report, session))
+    Ok(report)
 }
 
 /// Clusters (running or planned) to judge together.
@@ -679,6 +861,7 @@ async fn audit_clusters(
     let stats = Stats {
         api_calls: aws.calls().snapshot(),
         elapsed_ms: started.elapsed().as_millis() as u64,
+        scopes: None,
     };
     Ok(Report::new(targets, errors, stats))
 }

@@ -6,6 +6,16 @@ pub enum InputError {
     ImageId(String),
     #[error("invalid account ID '{0}': expected 12 digits")]
     Account(String),
+    #[error("cannot read the accounts file '{0}': {1}")]
+    AccountsFile(String, String),
+    #[error(
+        "invalid --role-arn '{0}': it must contain {{account}}, which stands for each account's ID"
+    )]
+    RoleArnTemplate(String),
+    #[error(
+        "--record records one account at a time: run it without --accounts, with that account's credentials"
+    )]
+    RecordManyAccounts,
     #[error("invalid instance type '{0}': expected FAMILY.SIZE, e.g. m5.xlarge")]
     InstanceType(String),
     #[error("invalid application name '{0}': expected letters, digits, '-' or '_'")]

@@ -361,8 +361,10 @@ fn shipped_scenarios_make_every_rule_fire() {
             let run = run(command()
                 .args(["--replay", scenario, "--now", NOW, "--format", "json"])
                 .args(args));
+            // A multi-account scenario shows accounts and regions that can't be audited: exit 3 there.
+            let partial = args.iter().any(|a| a == "--accounts") && run.code == 3;
             assert!(
-                run.code == 0 || run.code == 1,
+                run.code == 0 || run.code == 1 || partial,
                 "{scenario} {args:?}: exit {}\n{}",
                 run.code,
                 run.stderr

@@ -7,6 +7,7 @@ mod emr;
 mod lineage;
 mod network;
 mod recording;
+mod scope;
 mod sts;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 pub use ec2::{ImageBatch, InstanceTypeBatch};
 pub use emr::container;
 pub use lineage::InstanceOrigin;
+pub use scope::RoleSpec;
 
 use crate::facts::CollectError;
 use crate::replay::Recorder;
@@ -73,6 +75,9 @@ pub struct Aws {
     sts: aws_sdk_sts::Client,
     region: String,
     calls: CallCounter,
+    /// What the clients were built from, to derive clients for other regions and assumed roles.
+    config: SdkConfig,
+    recorder: Option<Recorder>,
 }
 
 impl Aws {
@@ -121,6 +126,8 @@ impl Aws {
                     .with_initial_backoff(Duration::from_millis(10)),
             )
             .timeout_config(timeouts())
+            // AssumeRole credentials (multi-account runs) are cached against this clock.
+            .time_source(aws_smithy_async::time::SystemTimeSource::new())
             .build();
         Self::from_config(&config, None)
     }
@@ -145,6 +152,8 @@ impl Aws {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             region,
             calls: CallCounter::default(),
+            config: config.clone(),
+            recorder: recorder.cloned(),
         })
     }
 

@@ -14,6 +14,8 @@ pub struct RequestKey {
     pub params: Value,
     /// The region the request was signed for (SigV4 credential scope), when it says.
     pub region: Option<String>,
+    /// The access key that signed it, which tells accounts apart when roles are assumed.
+    pub access_key: Option<String>,
 }
 
 impl fmt::Display for RequestKey {

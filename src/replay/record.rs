@@ -85,6 +85,8 @@ impl Recorder {
                 status: (exchange.status != 200).then_some(exchange.status),
                 // Requests to another region than the run's (a parent image copied from there).
                 region: exchange.key.region.clone().filter(|r| *r != options.region),
+                // One account per recording: `--record` refuses `--accounts`.
+                account: None,
                 response,
                 note: None,
             });

@@ -35,6 +35,10 @@ pub struct ExchangeFile {
     /// Only requests signed for this region get this answer (default: any region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Only requests made with credentials an AssumeRole answer handed out for this account (default:
+    /// any credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Body file, relative to the scenario directory.
     pub response: PathBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +57,8 @@ pub struct Exchange {
     pub params: Value,
     /// Answers only requests signed for this region.
     pub region: Option<String>,
+    /// Answers only requests with credentials assumed for this account.
+    pub account: Option<String>,
     pub status: u16,
     pub body: Vec<u8>,
     pub response_file: PathBuf,
@@ -161,6 +167,7 @@ impl Scenario {
                 action: exchange.action.clone(),
                 params: canonical(&exchange.params),
                 region: exchange.region.clone(),
+                account: exchange.account.clone(),
                 status,
                 body,
                 response_file: exchange.response.clone(),

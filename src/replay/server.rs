@@ -64,6 +64,8 @@ pub struct ReplayLog {
     pub faults: u32,
     /// How often each request (by its text) was seen, for the fault draw.
     seen: std::collections::HashMap<String, u32>,
+    /// Access keys handed out by AssumeRole answers, and the account each is for.
+    accounts: std::collections::HashMap<String, String>,
 }
 
 impl ReplayServer {
@@ -195,7 +197,12 @@ impl Respond for ScenarioResponder {
             }
             return fault_answer(&key.service, throttle).set_delay(self.faults.latency);
         }
-        let matching: Vec<usize> = self
+        let account = key
+            .access_key
+            .as_ref()
+            .and_then(|k| log.accounts.get(k))
+            .cloned();
+        let candidates: Vec<(usize, u8)> = self
             .exchanges
             .iter()
             .enumerate()
@@ -204,7 +211,20 @@ impl Respond for ScenarioResponder {
                     && e.action == key.action
                     && e.params == key.params
                     && (e.region.is_none() || e.region == key.region)
+                    && (e.account.is_none() || e.account == account)
             })
+            .map(|(i, e)| {
+                (
+                    i,
+                    2 * u8::from(e.account.is_some()) + u8::from(e.region.is_some()),
+                )
+            })
+            .collect();
+        // The most specific recordings win: an account's own answer over one for any account.
+        let best = candidates.iter().map(|(_, s)| *s).max().unwrap_or(0);
+        let matching: Vec<usize> = candidates
+            .into_iter()
+            .filter(|(_, s)| *s == best)
             .map(|(i, _)| i)
             .collect();
         // Several recordings of one request answer in order (a throttle, then the answer); the last repeats.
@@ -221,11 +241,14 @@ impl Respond for ScenarioResponder {
             }
         }
         let Some(index) = chosen else {
-            let region = key
+            let mut region = key
                 .region
                 .as_deref()
                 .map(|r| format!(" in region {r}"))
                 .unwrap_or_default();
+            if let Some(account) = &account {
+                region.push_str(&format!(" for account {account}"));
+            }
             let message = format!(
                 "no recorded answer in {} for {} {}{region} with parameters {}",
                 self.label, key.service, key.action, key.params
@@ -237,6 +260,11 @@ impl Respond for ScenarioResponder {
             *uses += 1;
         }
         let exchange = &self.exchanges[index];
+        if exchange.action == "AssumeRole"
+            && let Some((key, account)) = assumed_account(&exchange.body)
+        {
+            log.accounts.insert(key, account);
+        }
         ResponseTemplate::new(exchange.status)
             .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
             .set_body_raw(exchange.body.clone(), content_type(&exchange.service))
@@ -311,6 +339,7 @@ pub fn identify_parts(
             action: action.into(),
             params: canonical(&params),
             region: authorization.and_then(signing_region),
+            access_key: authorization.and_then(access_key),
         });
     }
     let (action, version, params) = query_params(body);
@@ -327,6 +356,7 @@ pub fn identify_parts(
         action,
         params,
         region: authorization.and_then(signing_region),
+        access_key: authorization.and_then(access_key),
     })
 }
 
@@ -337,6 +367,25 @@ fn signing_service(authorization: &str) -> Option<String> {
 
 fn signing_region(authorization: &str) -> Option<String> {
     credential_scope(authorization, 2)
+}
+
+fn access_key(authorization: &str) -> Option<String> {
+    credential_scope(authorization, 0)
+}
+
+/// What an STS AssumeRole answer hands out: the access key and the account it is for.
+fn assumed_account(body: &[u8]) -> Option<(String, String)> {
+    let text = std::str::from_utf8(body).ok()?;
+    let element = |name: &str| -> Option<String> {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find('<')? + start;
+        Some(text[start..end].trim().to_string())
+    };
+    let key = element("AccessKeyId")?;
+    // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+    let account = element("Arn")?.split(':').nth(4)?.to_string();
+    Some((key, account))
 }
 
 /// A part of the SigV4 credential scope `AKID/DATE/REGION/SERVICE/aws4_request`.

@@ -11,6 +11,8 @@ use crate::rules::{self, Check, Severity};
 
 struct Suite {
     name: String,
+    /// Where the target is: region and account, as JUnit suite properties.
+    properties: Vec<(&'static str, String)>,
     cases: Vec<Case>,
 }
 
@@ -58,6 +60,7 @@ pub fn render_junit(report: &Report, threshold: Option<Severity>) -> String {
     if !report.errors.is_empty() {
         suites.push(Suite {
             name: "run".to_string(),
+            properties: Vec::new(),
             cases: report
                 .errors
                 .iter()
@@ -93,6 +96,17 @@ pub fn render_junit(report: &Report, threshold: Option<Severity>) -> String {
             suite.failures(),
             suite.errors()
         );
+        if !suite.properties.is_empty() {
+            out.push_str("    <properties>\n");
+            for (name, value) in &suite.properties {
+                let _ = writeln!(
+                    out,
+                    "      <property name=\"{name}\" value=\"{}\"/>",
+                    attr(value)
+                );
+            }
+            out.push_str("    </properties>\n");
+        }
         for case in &suite.cases {
             write_case(&mut out, case);
         }
@@ -108,6 +122,13 @@ fn suite(entry: &Located<'_>, threshold: Option<Severity>) -> Suite {
         Some(parent) => format!("{} {} in {}", kind_name(target.kind), target.id, parent.id),
         None => format!("{} {}", kind_name(target.kind), target.id),
     };
+    let mut properties = Vec::new();
+    if !target.region.is_empty() {
+        properties.push(("region", target.region.clone()));
+    }
+    if let Some(account) = &target.context.account {
+        properties.push(("account", account.clone()));
+    }
     if target.status == Status::NotAudited {
         let case = Case {
             classname: entry.qualified.clone(),
@@ -122,6 +143,7 @@ fn suite(entry: &Located<'_>, threshold: Option<Severity>) -> Suite {
         };
         return Suite {
             name,
+            properties,
             cases: vec![case],
         };
     }
@@ -151,7 +173,11 @@ fn suite(entry: &Located<'_>, threshold: Option<Severity>) -> Suite {
             case(&entry.qualified, id, rule_name, &findings, threshold)
         })
         .collect();
-    Suite { name, cases }
+    Suite {
+        name,
+        properties,
+        cases,
+    }
 }
 
 fn case(

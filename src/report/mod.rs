@@ -153,6 +153,19 @@ pub struct Stats {
     /// Calls per `service:Action`.
     pub api_calls: BTreeMap<String, u64>,
     pub elapsed_ms: u64,
+    /// Runs over several accounts or regions: the calls made in each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<ScopeStats>>,
+}
+
+/// The calls made in one account and region.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ScopeStats {
+    /// The assumed account (`--accounts`); absent for the caller's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub region: String,
+    pub api_calls: BTreeMap<String, u64>,
 }
 
 impl ReportedFinding {

@@ -129,6 +129,7 @@ fn result(
         "properties": {
             "target_kind": kind_name(target.kind),
             "region": target.region,
+            "account": target.context.account,
             "evidence": finding.evidence,
             "remediation": finding.remediation,
         },

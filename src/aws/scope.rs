@@ -1,0 +1,158 @@
+//! Clients for other accounts and regions: AssumeRole credentials (assumed once per account, refreshed
+//! before they expire) and the regions enabled for an account (DescribeRegions).
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use aws_config::Region;
+use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_ec2::error::DisplayErrorContext;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use super::{Aws, CallCounter, ConfigError, collect_error};
+use crate::facts::CollectError;
+
+/// The role to assume in each account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSpec {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub session_name: String,
+}
+
+/// Credentials are renewed this long before they expire.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// AssumeRole credentials, kept until shortly before they expire: the role is assumed once per account
+/// for a run, and again only when a long scan outlives the session.
+#[derive(Debug)]
+struct AssumedRole {
+    inner: AssumeRoleProvider,
+    cached: Mutex<Option<Credentials>>,
+    calls: CallCounter,
+}
+
+impl AssumedRole {
+    fn fresh(&self) -> Option<Credentials> {
+        let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .as_ref()
+            .filter(|c| {
+                c.expiry()
+                    .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_MARGIN)
+            })
+            .cloned()
+    }
+
+    async fn renew(&self) -> provider::Result {
+        self.calls.record("sts", "AssumeRole");
+        let credentials = self.inner.provide_credentials().await?;
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials.clone());
+        Ok(credentials)
+    }
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(async move {
+            match self.fresh() {
+                Some(credentials) => Ok(credentials),
+                None => self.renew().await,
+            }
+        })
+    }
+}
+
+/// STS's own code and message when it answered, else the credential error's text.
+fn assume_role_error(role_arn: &str, error: &CredentialsError) -> CollectError {
+    type AssumeRoleSdkError = SdkError<AssumeRoleError, HttpResponse>;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(sts) = current.downcast_ref::<AssumeRoleSdkError>() {
+            return CollectError {
+                service: "sts".into(),
+                action: "AssumeRole".into(),
+                code: sts.code().unwrap_or("AssumeRoleFailed").to_string(),
+                message: format!("{role_arn}: {}", sts.message().unwrap_or_default()),
+            };
+        }
+        source = current.source();
+    }
+    CollectError {
+        service: "sts".into(),
+        action: "AssumeRole".into(),
+        code: "AssumeRoleFailed".into(),
+        message: format!("{role_arn}: {}", DisplayErrorContext(error)),
+    }
+}
+
+impl Aws {
+    /// Clients like these, in `region` and (when given) with other credentials; calls are counted apart.
+    pub fn scoped(
+        &self,
+        region: &str,
+        credentials: Option<SharedCredentialsProvider>,
+    ) -> Result<Aws, ConfigError> {
+        let mut config = self
+            .config
+            .clone()
+            .into_builder()
+            .region(Region::new(region.to_string()));
+        if let Some(credentials) = credentials {
+            config = config.credentials_provider(credentials);
+        }
+        Aws::from_config(&config.build(), self.recorder.as_ref())
+    }
+
+    /// Assume `role` with these clients' credentials, once: the answer (or the refusal) comes now, not
+    /// at the first call that needs it.
+    pub async fn assume_role(
+        &self,
+        role: &RoleSpec,
+    ) -> Result<SharedCredentialsProvider, CollectError> {
+        let mut builder = AssumeRoleProvider::builder(role.role_arn.clone())
+            .session_name(role.session_name.clone())
+            .configure(&self.config);
+        if let Some(external_id) = &role.external_id {
+            builder = builder.external_id(external_id.clone());
+        }
+        let assumed = AssumedRole {
+            inner: builder.build().await,
+            cached: Mutex::new(None),
+            calls: self.calls.clone(),
+        };
+        assumed
+            .renew()
+            .await
+            .map_err(|error| assume_role_error(&role.role_arn, &error))?;
+        Ok(SharedCredentialsProvider::new(assumed))
+    }
+
+    /// The regions enabled for the account (DescribeRegions leaves out opt-in regions not opted in).
+    pub async fn enabled_regions(&self) -> Result<Vec<String>, CollectError> {
+        self.calls.record("ec2", "DescribeRegions");
+        let output = self
+            .ec2
+            .describe_regions()
+            .send()
+            .await
+            .map_err(|e| collect_error("ec2", "DescribeRegions", &e))?;
+        let mut regions: Vec<String> = output
+            .regions()
+            .iter()
+            .filter(|r| r.opt_in_status() != Some("not-opted-in"))
+            .filter_map(|r| r.region_name().map(str::to_string))
+            .collect();
+        regions.sort();
+        regions.dedup();
+        Ok(regions)
+    }
+}

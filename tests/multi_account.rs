@@ -1,0 +1,244 @@
+//! End-to-end: several accounts (assumed roles) and regions in one run, against `mocks/multi-account`.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const MULTI: &str = "mocks/multi-account";
+const ROLE: &str = "arn:aws:iam::{account}:role/emr-ami-audit";
+
+fn multi(extra: &[&str], format: &str) -> Run {
+    run(command()
+        .args(["--replay", MULTI, "--now", NOW, "--format", format])
+        .args(["--role-arn", ROLE, "--external-id", "audit-2026"])
+        .args(extra))
+}
+
+fn json_run(extra: &[&str]) -> (i32, Value) {
+    let run = multi(extra, "json");
+    (run.code, parse_report(&run))
+}
+
+/// (cluster, region, account) of every target.
+fn placed(report: &Value) -> Vec<(String, String, String)> {
+    report["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            (
+                text(&t["id"]),
+                text(&t["region"]),
+                text(&t["context"]["account"]),
+            )
+        })
+        .collect()
+}
+
+const THREE_ACCOUNTS_TWO_REGIONS: [&str; 5] = [
+    "--accounts",
+    "111111111111,222222222222,333333333333",
+    "--region",
+    "us-east-1,eu-west-1",
+    "cluster",
+];
+
+#[test]
+fn every_account_and_region_is_audited_and_failures_do_not_stop_the_rest() {
+    let (code, report) = json_run(&THREE_ACCOUNTS_TWO_REGIONS);
+    assert_eq!(code, 3, "an account and a region could not be audited");
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        placed(&report),
+        [
+            s("j-1AAAEAST00001", "us-east-1", "111111111111"),
+            s("j-1AAAWEST00001", "eu-west-1", "111111111111"),
+            s("j-2BBBEAST00001", "us-east-1", "222222222222"),
+        ]
+    );
+    let errors: Vec<&str> = report["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0]
+            .starts_with("account 333333333333: not audited: sts:AssumeRole failed: AccessDenied")
+            && errors[0].ends_with("(grant sts:AssumeRole)"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].starts_with(
+            "account 222222222222, eu-west-1: not audited: the clusters could not be listed"
+        ) && errors[1].contains("(grant elasticmapreduce:ListClusters)"),
+        "{}",
+        errors[1]
+    );
+}
+
+#[test]
+fn calls_follow_the_formula_per_account_and_region() {
+    let (_, report) = json_run(&THREE_ACCOUNTS_TWO_REGIONS);
+    // Per account: one AssumeRole (the denied one too). Per account and region: one GetCallerIdentity
+    // and one ListClusters page; per cluster: one DescribeCluster and one ListInstanceGroups page.
+    assert_eq!(
+        report["stats"]["api_calls"],
+        json!({
+            "sts:AssumeRole": 3,
+            "sts:GetCallerIdentity": 4,
+            "emr:ListClusters": 4,
+            "emr:DescribeCluster": 3,
+            "emr:ListInstanceGroups": 3,
+        })
+    );
+    let scopes = report["stats"]["scopes"].as_array().expect("scopes");
+    assert_eq!(scopes.len(), 4);
+    assert_eq!(scopes[0]["account"], "111111111111");
+    assert_eq!(scopes[0]["region"], "us-east-1");
+    assert_eq!(
+        scopes[0]["api_calls"],
+        json!({"sts:GetCallerIdentity": 1, "emr:ListClusters": 1, "emr:DescribeCluster": 1, "emr:ListInstanceGroups": 1})
+    );
+    assert_eq!(
+        scopes[3]["api_calls"],
+        json!({"sts:GetCallerIdentity": 1, "emr:ListClusters": 1})
+    );
+}
+
+#[test]
+fn all_regions_asks_each_account_which_regions_are_enabled() {
+    let (code, report) = json_run(&[
+        "--accounts",
+        "111111111111,222222222222",
+        "--all-regions",
+        "cluster",
+    ]);
+    assert_eq!(code, 3, "222222222222's eu-west-1 is still denied");
+    assert_eq!(placed(&report).len(), 3);
+    assert_eq!(report["stats"]["api_calls"]["ec2:DescribeRegions"], 2);
+    assert_eq!(report["stats"]["api_calls"]["sts:AssumeRole"], 2);
+    let regions: Vec<&str> = report["stats"]["scopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["region"].as_str())
+        .collect();
+    assert_eq!(
+        regions,
+        ["eu-west-1", "us-east-1", "eu-west-1", "us-east-1"]
+    );
+}
+
+#[test]
+fn every_format_says_where_each_target_is() {
+    let table = multi(&THREE_ACCOUNTS_TWO_REGIONS, "table");
+    assert!(
+        table
+            .stdout
+            .contains("j-1AAAWEST00001  a-west-etl  (eu-west-1 · emr-6.15.0 · m5.xlarge · account 111111111111)"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table
+            .stdout
+            .contains("run error: account 333333333333: not audited")
+    );
+    let junit = multi(&THREE_ACCOUNTS_TWO_REGIONS, "junit");
+    assert!(
+        junit
+            .stdout
+            .contains("<property name=\"region\" value=\"eu-west-1\"/>")
+    );
+    assert!(
+        junit
+            .stdout
+            .contains("<property name=\"account\" value=\"222222222222\"/>")
+    );
+    let markdown = multi(&THREE_ACCOUNTS_TWO_REGIONS, "markdown");
+    assert!(
+        markdown
+            .stdout
+            .contains("eu-west-1 · emr-6.15.0 · m5.xlarge · account 111111111111")
+    );
+}
+
+#[test]
+fn accounts_come_from_a_file_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("accounts.txt");
+    std::fs::write(
+        &file,
+        "# member accounts\n111111111111\n111111111111 # twice, asked once\n",
+    )
+    .expect("write");
+    let at = format!("@{}", file.display());
+    let (code, report) = json_run(&["--accounts", &at, "--region", "us-east-1", "cluster"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["stats"]["api_calls"]["sts:AssumeRole"], 1);
+    assert_eq!(placed(&report).len(), 1);
+}
+
+#[test]
+fn bad_account_options_are_usage_errors() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--accounts", "12345", "--role-arn", ROLE, "cluster"],
+            "'12345'",
+        ),
+        (
+            &[
+                "--accounts",
+                "@/nonexistent/accounts.txt",
+                "--role-arn",
+                ROLE,
+                "cluster",
+            ],
+            "/nonexistent/accounts.txt",
+        ),
+        (
+            &[
+                "--accounts",
+                "111111111111",
+                "--role-arn",
+                "arn:aws:iam::111111111111:role/x",
+                "cluster",
+            ],
+            "{account}",
+        ),
+        (
+            &[
+                "--accounts",
+                "111111111111",
+                "--role-arn",
+                ROLE,
+                "--record",
+                "/tmp/emr-ami-audit-never-written",
+                "cluster",
+            ],
+            "--record",
+        ),
+    ];
+    for (args, named) in cases {
+        // Never reaches AWS: the options are refused first (and a mistake would hit a closed local port).
+        let run = run(command()
+            .args(["--endpoint-url", "http://127.0.0.1:9"])
+            .args(args));
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(named), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    let missing_role =
+        run(command().args(["--replay", MULTI, "--accounts", "111111111111", "cluster"]));
+    assert_eq!(missing_role.code, 2);
+    assert!(
+        missing_role.stderr.contains("--role-arn"),
+        "{}",
+        missing_role.stderr
+    );
+}
