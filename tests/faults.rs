@@ -49,11 +49,11 @@ fn thirty_percent_faults_change_nothing_in_the_report() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_server_injects_faults_reproducibly_in_each_services_format() {
+async fn the_server_injects_errors_and_dropped_connections_reproducibly() {
     let scenario = || Scenario::load(&repo().join(CLUSTERS)).expect("scenario");
     let faults = Faults {
         latency: std::time::Duration::from_millis(5),
-        rate: 0.3,
+        rate: 0.5,
         seed: 3,
     };
     let mut counts = Vec::new();
@@ -74,9 +74,11 @@ async fn the_server_injects_faults_reproducibly_in_each_services_format() {
         )
         .await;
         assert_eq!(run.code, 0, "retried through the faults: {}", run.stderr);
-        counts.push(server.log().faults);
+        let log = server.log();
+        counts.push((log.faults, log.dropped));
     }
-    assert!(counts[0] > 0, "faults were injected");
+    assert!(counts[0].0 > 0, "errors were injected: {counts:?}");
+    assert!(counts[0].1 > 0, "connections were dropped: {counts:?}");
     assert_eq!(
         counts[0], counts[1],
         "the same seed injects the same faults"

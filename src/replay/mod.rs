@@ -2,6 +2,7 @@
 //! the real SDK clients run unchanged against them. See `mocks/README.md` for the format.
 
 mod params;
+mod proxy;
 mod record;
 mod scenario;
 mod server;

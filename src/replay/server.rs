@@ -7,14 +7,15 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::params::{RequestKey, canonical, query_params};
+use super::proxy::DropProxy;
 use super::scenario::{Exchange, Scenario};
 
 /// Error code of the answer to a request that has no recording.
 pub const NO_RECORDING: &str = "NoRecordedAnswer";
 
 /// Trouble the server adds on purpose, to test retries and timing: a fixed latency on every answer, and a
-/// fraction of requests answered with throttling errors or 500s (in each service's own format) instead of
-/// their recording. Which requests fail depends only on the seed, the request and how often it was seen,
+/// fraction of requests answered with throttling errors or 500s (in each service's own format), or whose
+/// connection is dropped before an answer (a third of the faults each), instead of their recording. Which requests fail depends only on the seed, the request and how often it was seen,
 /// not on arrival order, so a run is reproducible however its calls interleave.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Faults {
@@ -26,7 +27,7 @@ pub struct Faults {
 
 impl Faults {
     /// A number in [0, 1) from the seed, the request and its attempt (FNV-1a, stable across builds).
-    fn draw(&self, key: &str, attempt: u32, salt: u8) -> f64 {
+    pub(super) fn draw(&self, key: &str, attempt: u32, salt: u8) -> f64 {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let bytes = self
             .seed
@@ -50,6 +51,8 @@ impl Faults {
 /// A running replay server. Dropping it stops the server.
 pub struct ReplayServer {
     server: MockServer,
+    /// In front of the server when faults are injected: drops connections.
+    proxy: Option<DropProxy>,
     log: Arc<Mutex<ReplayLog>>,
     exchanges: Arc<Vec<Exchange>>,
     region: Option<String>,
@@ -60,8 +63,10 @@ pub struct ReplayServer {
 pub struct ReplayLog {
     pub requests: Vec<(RequestKey, bool)>,
     pub uses: Vec<u32>,
-    /// Requests answered with an injected fault.
+    /// Requests answered with an injected fault (throttling, 500).
     pub faults: u32,
+    /// Requests whose connection was dropped before an answer.
+    pub dropped: u32,
     /// How often each request (by its text) was seen, for the fault draw.
     seen: std::collections::HashMap<String, u32>,
     /// Access keys handed out by AssumeRole answers, and the account each is for.
@@ -82,7 +87,19 @@ impl ReplayServer {
 
     /// As [`start`](Self::start), with injected latency and faults.
     pub async fn start_with_faults(scenario: Scenario, faults: Faults) -> ReplayServer {
-        Self::serve(scenario, MockServer::start().await, false, faults).await
+        let mut server = Self::serve(scenario, MockServer::start().await, false, faults).await;
+        if faults.rate > 0.0 {
+            let relay = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
+                Ok(listener) => DropProxy::start(listener, *server.server.address(), faults),
+                Err(error) => Err(error),
+            };
+            match relay {
+                Ok(proxy) => server.proxy = Some(proxy),
+                // Without a loopback port for the relay, the other faults still apply.
+                Err(error) => eprintln!("emr-ami-audit: connections will not be dropped: {error}"),
+            }
+        }
+        server
     }
 
     /// Serve on 127.0.0.1:`port` (0: any free port), logging each request and whether it matched to
@@ -93,6 +110,18 @@ impl ReplayServer {
         faults: Faults,
     ) -> std::io::Result<ReplayServer> {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        if faults.rate > 0.0 {
+            // The relay that drops connections takes the port; the server sits behind it.
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let mut server = Self::serve(scenario, MockServer::start().await, true, faults).await;
+            server.proxy = Some(DropProxy::start(
+                listener,
+                *server.server.address(),
+                faults,
+            )?);
+            return Ok(server);
+        }
         let server = MockServer::builder().listener(listener).start().await;
         Ok(Self::serve(scenario, server, true, faults).await)
     }
@@ -121,6 +150,7 @@ impl ReplayServer {
             .await;
         ReplayServer {
             server,
+            proxy: None,
             log,
             exchanges,
             region,
@@ -146,8 +176,12 @@ impl ReplayServer {
             .collect()
     }
 
+    /// Where clients send their requests (through the relay when it drops connections).
     pub fn url(&self) -> String {
-        self.server.uri()
+        match &self.proxy {
+            Some(proxy) => proxy.url(),
+            None => self.server.uri(),
+        }
     }
 
     /// The region the scenario was recorded in, if it says.
@@ -161,7 +195,9 @@ impl ReplayServer {
     }
 
     pub fn log(&self) -> ReplayLog {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        log.dropped = self.proxy.as_ref().map_or(0, DropProxy::dropped);
+        log
     }
 }
 
@@ -186,7 +222,9 @@ impl Respond for ScenarioResponder {
             *seen += 1;
             *seen
         };
-        if self.faults.rate > 0.0 && self.faults.draw(&text, attempt, 0) < self.faults.rate {
+        // Two thirds of the faults here; the relay in front drops connections for the last third.
+        let rate = self.faults.rate * 2.0 / 3.0;
+        if rate > 0.0 && self.faults.draw(&text, attempt, 0) < rate {
             log.faults += 1;
             let throttle = self.faults.draw(&text, attempt, 1) < 0.5;
             if self.verbose {
