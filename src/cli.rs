@@ -85,7 +85,7 @@ pub struct Cli {
     )]
     pub replay_latency_ms: u64,
 
-    /// With --replay: answer this fraction of requests (0 to 1) with throttling errors or 500s.
+    /// With --replay: answer this fraction of requests (0 to 1) with throttling errors, 500s or dropped connections.
     #[arg(
         long,
         global = true,
@@ -199,7 +199,7 @@ pub enum MockCommand {
         /// Add this latency to every answer.
         #[arg(long, value_name = "MS", default_value_t = 0)]
         latency_ms: u64,
-        /// Answer this fraction of requests (0 to 1) with throttling errors or 500s.
+        /// Answer this fraction of requests (0 to 1) with throttling errors, 500s or dropped connections.
         #[arg(long, value_name = "RATE", default_value_t = 0.0)]
         fault_rate: f64,
         /// Seed of the injected faults.
