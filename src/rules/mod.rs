@@ -251,6 +251,20 @@ pub(crate) mod testing {
         }
     }
 
+    /// Amazon's image `name`, the parent of the good image as GetImageAncestry would name it.
+    pub fn amazon_base(name: &str) -> crate::lineage::LineageLink {
+        crate::lineage::LineageLink {
+            name: Some(name.into()),
+            owner_alias: Some("amazon".into()),
+            ..crate::lineage::LineageLink::to_image(
+                "ami-0b100000000000001",
+                None,
+                crate::lineage::LinkSource::Ancestry,
+                "GetImageAncestry: parent of ami-0ea00000000000001".into(),
+            )
+        }
+    }
+
     pub fn evidence(image: ImageFacts) -> ImageEvidence {
         ImageEvidence {
             image_id: image.image_id.clone(),

@@ -248,7 +248,7 @@ fn imdsv2_only_release(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding>
 mod tests {
     use super::*;
     use crate::facts::{ImageEvidence, ImageFacts, RegionFacts};
-    use crate::lineage::{Lineage, LineageLink, LinkSource};
+    use crate::lineage::Lineage;
     use crate::rules::testing::*;
 
     fn named(name: &str, description: &str) -> ImageFacts {
@@ -416,16 +416,7 @@ mod tests {
     fn on_base(own_name: &str, base_name: &str) -> ImageEvidence {
         let mut evidence = evidence(named(own_name, ""));
         evidence.lineage = Some(Lineage {
-            chain: vec![LineageLink {
-                name: Some(base_name.into()),
-                owner_alias: Some("amazon".into()),
-                ..LineageLink::to_image(
-                    "ami-0b100000000000001",
-                    None,
-                    LinkSource::Ancestry,
-                    "GetImageAncestry: parent of ami-0ea00000000000001".into(),
-                )
-            }],
+            chain: vec![amazon_base(base_name)],
             ..Lineage::default()
         });
         evidence

@@ -309,20 +309,13 @@ fn is_newer(newest_name: &str, newest_created: Option<&str>, base: &LineageLink)
 mod tests {
     use super::*;
     use crate::facts::{ImageEvidence, RegionFacts};
-    use crate::lineage::{LinkSource, NewestBase, SourceInstance};
+    use crate::lineage::{NewestBase, SourceInstance};
     use crate::rules::testing::*;
 
     fn base_link(name: &str, created: &str) -> LineageLink {
         LineageLink {
-            name: Some(name.into()),
             creation_date: Some(created.into()),
-            owner_alias: Some("amazon".into()),
-            ..LineageLink::to_image(
-                "ami-0b100000000000001",
-                None,
-                LinkSource::Ancestry,
-                "GetImageAncestry: parent of ami-0ea00000000000001".into(),
-            )
+            ..amazon_base(name)
         }
     }
 
