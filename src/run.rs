@@ -251,7 +251,7 @@ async fn audit(cli: &Cli, job: Job<'_>) -> Result<(Report, Session), RunError> {
     let base = &session.aws;
     let home_region = base.region().to_string();
     let mut errors = Vec::new();
-    let mut parts = Vec::new();
+    let mut scopes: Vec<(Option<String>, String, Aws)> = Vec::new();
     let mut run_calls: Vec<BTreeMap<String, u64>> = Vec::new();
     let identities: Vec<Option<String>> = if accounts.is_empty() {
         vec![None]
@@ -305,19 +305,46 @@ async fn audit(cli: &Cli, job: Job<'_>) -> Result<(Report, Session), RunError> {
             cli.region.clone()
         };
         for region in regions {
-            tracing::info!("auditing {}", label(&region));
             let aws = base.scoped(&region, credentials.clone())?;
-            let report = run_job(cli, job, &aws).await?;
-            parts.push(ScopeReport {
-                account: account.clone(),
-                region,
-                report,
-            });
+            scopes.push((account.clone(), region, aws));
         }
     }
+    // Accounts and regions have rate limits of their own: several are audited at once, each with its
+    // own --concurrency bound. One progress bar counts them; the per-cluster bars stay off.
+    let bar = progress(cli, scopes.len(), "auditing accounts and regions");
+    let quiet = Cli {
+        no_progress: true,
+        ..cli.clone()
+    };
+    let quiet = &quiet;
+    let results: Vec<Result<ScopeReport, RunError>> = futures::stream::iter(scopes)
+        .map(|(account, region, aws)| async move {
+            tracing::info!(
+                "auditing {}{region}",
+                account
+                    .as_deref()
+                    .map(|a| format!("account {a}, "))
+                    .unwrap_or_default()
+            );
+            let report = run_job(quiet, job, &aws).await?;
+            Ok(ScopeReport {
+                account,
+                region,
+                report,
+            })
+        })
+        .buffered(SCOPE_CONCURRENCY)
+        .inspect(|_| bar.inc(1))
+        .collect()
+        .await;
+    bar.finish_and_clear();
+    let parts = results.into_iter().collect::<Result<Vec<_>, _>>()?;
     run_calls.push(base.calls().snapshot());
     Ok((merge(parts, errors, run_calls, started), session))
 }
+
+/// Accounts and regions audited at once.
+const SCOPE_CONCURRENCY: usize = 4;
 
 /// One account and region's report.
 struct ScopeReport {
