@@ -567,6 +567,8 @@ async fn connect(cli: &Cli) -> Result<Session, RunError> {
         endpoint_url: cli.endpoint_url.clone(),
         recorder: recorder.clone(),
         max_attempts: cli.max_attempts,
+        // DescribeRegions is global in effect: any enabled region answers for all.
+        fallback_region: cli.all_regions.then(|| "us-east-1".to_string()),
     };
     Ok(Session {
         aws: Aws::from_environment(&options).await?,

@@ -39,6 +39,9 @@ pub struct AwsOptions {
     pub recorder: Option<Recorder>,
     /// Attempts per call, retries included.
     pub max_attempts: u32,
+    /// The region when neither the options nor the configuration chain name one (`--all-regions` asks
+    /// DescribeRegions somewhere).
+    pub fallback_region: Option<String>,
 }
 
 /// Why clients could not be built.
@@ -101,7 +104,15 @@ impl Aws {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let config = loader.load().await;
+        let mut config = loader.load().await;
+        if config.region().is_none()
+            && let Some(fallback) = &options.fallback_region
+        {
+            config = config
+                .into_builder()
+                .region(Region::new(fallback.clone()))
+                .build();
+        }
         Self::from_config(&config, options.recorder.as_ref())
     }
 
