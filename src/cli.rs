@@ -14,11 +14,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   3 some target could not be audited."
 )]
 pub struct Cli {
-    /// AWS region(s), repeatable or comma-separated (default: the AWS configuration chain, e.g. AWS_REGION).
+    /// AWS region (default: the AWS configuration chain, e.g. AWS_REGION); `cluster` scans take several,
+    /// repeated or comma-separated.
     #[arg(long, global = true, value_name = "REGION", value_delimiter = ',')]
     pub region: Vec<String>,
 
-    /// Audit every region enabled for the account (EC2 DescribeRegions, asked in the first region).
+    /// Audit every region enabled for each account (EC2 DescribeRegions, asked in the configured region
+    /// or us-east-1); `cluster` scans only.
     #[arg(long, global = true, conflicts_with = "region")]
     pub all_regions: bool,
 

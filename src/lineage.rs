@@ -137,8 +137,8 @@ impl LineageLink {
 
     /// The creation date (YYYY-MM-DD) from the image, or from the date stamp in an Amazon Linux name.
     pub fn created_on(&self) -> Option<(String, &'static str)> {
-        if let Some(date) = self.creation_date.as_deref().filter(|d| d.len() >= 10) {
-            return Some((date[..10].to_string(), "CreationDate"));
+        if let Some(date) = self.creation_date.as_deref().and_then(|d| d.get(..10)) {
+            return Some((date.to_string(), "CreationDate"));
         }
         let name = self.name.as_deref()?;
         let stamp = date_stamp(version_token(name)?)?;
@@ -622,6 +622,13 @@ mod tests {
             ..link
         };
         assert_eq!(dated.created_on().map(|d| d.0), Some("2024-11-11".into()));
+        // A date that is not ASCII where the day should be is not a date (and no panic).
+        let garbled = LineageLink {
+            creation_date: Some("2018-08-1é".into()),
+            name: None,
+            ..dated
+        };
+        assert_eq!(garbled.created_on(), None);
     }
 
     #[test]

@@ -218,6 +218,9 @@ fn accounts(cli: &Cli) -> Result<Vec<String>, RunError> {
             }
             None => vec![value.trim().to_string()],
         };
+        if listed.is_empty() {
+            return Err(InputError::NoAccounts(value.clone()).into());
+        }
         for account in listed {
             validate::account(&account)?;
             if !accounts.contains(&account) {
@@ -241,6 +244,18 @@ async fn audit(cli: &Cli, job: Job<'_>) -> Result<(Report, Session), RunError> {
     let accounts = accounts(cli)?;
     if cli.record.is_some() && !accounts.is_empty() {
         return Err(InputError::RecordManyAccounts.into());
+    }
+    // AMI IDs, cluster IDs and launch plans belong to one region; only scans span several.
+    if cli.all_regions || cli.region.len() > 1 {
+        let one_region = match job {
+            Job::Image(_) => Some("AMI IDs belong"),
+            Job::Plan(_) => Some("a launch plan belongs"),
+            Job::Cluster(args) if !args.clusters.is_empty() => Some("cluster IDs belong"),
+            Job::Cluster(_) => None,
+        };
+        if let Some(what) = one_region {
+            return Err(InputError::OneRegion(what.to_string()).into());
+        }
     }
     let session = connect(cli).await?;
     if accounts.is_empty() && !cli.all_regions && cli.region.len() <= 1 {
@@ -302,7 +317,7 @@ async fn audit(cli: &Cli, job: Job<'_>) -> Result<(Report, Session), RunError> {
         } else if cli.region.is_empty() {
             vec![home_region.clone()]
         } else {
-            cli.region.clone()
+            ordered_unique(&cli.region)
         };
         for region in regions {
             let aws = base.scoped(&region, credentials.clone())?;

@@ -16,6 +16,12 @@ pub enum InputError {
         "--record records one account at a time: run it without --accounts, with that account's credentials"
     )]
     RecordManyAccounts,
+    #[error("--accounts '{0}' names no account")]
+    NoAccounts(String),
+    #[error(
+        "{0} to one region: give one --region (several regions and --all-regions are for `cluster` scans)"
+    )]
+    OneRegion(String),
     #[error("invalid instance type '{0}': expected FAMILY.SIZE, e.g. m5.xlarge")]
     InstanceType(String),
     #[error("invalid application name '{0}': expected letters, digits, '-' or '_'")]

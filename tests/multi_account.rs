@@ -169,6 +169,19 @@ fn every_format_says_where_each_target_is() {
 }
 
 #[test]
+fn a_region_named_twice_is_audited_once() {
+    let (_, report) = json_run(&[
+        "--accounts",
+        "111111111111",
+        "--region",
+        "us-east-1,us-east-1",
+        "cluster",
+    ]);
+    assert_eq!(placed(&report).len(), 1);
+    assert_eq!(report["stats"]["scopes"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
 fn accounts_come_from_a_file_too() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("accounts.txt");
@@ -186,7 +199,37 @@ fn accounts_come_from_a_file_too() {
 
 #[test]
 fn bad_account_options_are_usage_errors() {
-    let cases: [(&[&str], &str); 4] = [
+    let empty = tempfile::NamedTempFile::new().expect("temp file");
+    let empty = format!("@{}", empty.path().display());
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["--accounts", &empty, "--role-arn", ROLE, "cluster"],
+            "names no account",
+        ),
+        (
+            &[
+                "--region",
+                "us-east-1,eu-west-1",
+                "image",
+                "ami-0ea00000000000001",
+                "--release",
+                "emr-7.1.0",
+            ],
+            "AMI IDs belong to one region",
+        ),
+        (
+            &["--all-regions", "plan", "examples/runjobflow-good.json"],
+            "a launch plan belongs to one region",
+        ),
+        (
+            &[
+                "--region",
+                "us-east-1,eu-west-1",
+                "cluster",
+                "j-1AAAEAST00001",
+            ],
+            "cluster IDs belong to one region",
+        ),
         (
             &["--accounts", "12345", "--role-arn", ROLE, "cluster"],
             "'12345'",

@@ -23,7 +23,7 @@ use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 pub use ec2::{ImageBatch, InstanceTypeBatch};
 pub use emr::container;
 pub use lineage::InstanceOrigin;
-pub use scope::RoleSpec;
+pub use scope::{AssumedCredentials, RoleSpec};
 
 use crate::facts::CollectError;
 use crate::replay::Recorder;

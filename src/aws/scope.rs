@@ -25,6 +25,10 @@ pub struct RoleSpec {
     pub session_name: String,
 }
 
+/// The credentials of an assumed role, to build clients for that account with (opaque outside `aws`).
+#[derive(Debug, Clone)]
+pub struct AssumedCredentials(SharedCredentialsProvider);
+
 /// Credentials are renewed this long before they expire.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
@@ -99,14 +103,14 @@ impl Aws {
     pub fn scoped(
         &self,
         region: &str,
-        credentials: Option<SharedCredentialsProvider>,
+        credentials: Option<AssumedCredentials>,
     ) -> Result<Aws, ConfigError> {
         let mut config = self
             .config
             .clone()
             .into_builder()
             .region(Region::new(region.to_string()));
-        if let Some(credentials) = credentials {
+        if let Some(AssumedCredentials(credentials)) = credentials {
             config = config.credentials_provider(credentials);
         }
         Aws::from_config(&config.build(), self.recorder.as_ref())
@@ -114,10 +118,7 @@ impl Aws {
 
     /// Assume `role` with these clients' credentials, once: the answer (or the refusal) comes now, not
     /// at the first call that needs it.
-    pub async fn assume_role(
-        &self,
-        role: &RoleSpec,
-    ) -> Result<SharedCredentialsProvider, CollectError> {
+    pub async fn assume_role(&self, role: &RoleSpec) -> Result<AssumedCredentials, CollectError> {
         let mut builder = AssumeRoleProvider::builder(role.role_arn.clone())
             .session_name(role.session_name.clone())
             .configure(&self.config);
@@ -133,7 +134,7 @@ impl Aws {
             .renew()
             .await
             .map_err(|error| assume_role_error(&role.role_arn, &error))?;
-        Ok(SharedCredentialsProvider::new(assumed))
+        Ok(AssumedCredentials(SharedCredentialsProvider::new(assumed)))
     }
 
     /// The regions enabled for the account (DescribeRegions leaves out opt-in regions not opted in).

@@ -122,8 +122,7 @@ impl Tracer<'_> {
         if let Err(error) = &answers[0].1
             && api_unavailable(error)
         {
-            let note =
-                format!("GetImageAncestry is not available: {error}; traced from other evidence");
+            let note = format!("GetImageAncestry is not available: {error}");
             tracing::info!("{note}");
             for id in &ids {
                 self.note(id, note.clone());
@@ -149,13 +148,10 @@ impl Tracer<'_> {
                 Ok(_) => {
                     let amazons = audited.get(&id).is_some_and(is_amazons);
                     if !amazons {
-                        self.note(
-                            &id,
-                            "GetImageAncestry knows no parent; traced from other evidence".into(),
-                        );
+                        self.note(&id, "GetImageAncestry knows no parent".into());
                     }
                 }
-                Err(error) => self.note(&id, format!("{error}; traced from other evidence")),
+                Err(error) => self.note(&id, error.to_string()),
             }
         }
         traced
@@ -304,6 +300,27 @@ impl Tracer<'_> {
         }
     }
 
+    /// Resource IDs grouped by the region of the image each belongs to (snapshots and instances live
+    /// where their image does), sorted and once each.
+    fn by_region<'a>(
+        &self,
+        items: impl Iterator<Item = (&'a String, &'a String)>,
+    ) -> BTreeMap<String, Vec<String>> {
+        let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (image, id) in items {
+            let region = self
+                .described
+                .get(image)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_else(|| self.aws.region().to_string());
+            groups.entry(region).or_default().insert(id.clone());
+        }
+        groups
+            .into_iter()
+            .map(|(region, ids)| (region, ids.into_iter().collect()))
+            .collect()
+    }
+
     /// DescribeSnapshots for root snapshots: a copy names its source AMI; CreateImage names the instance.
     async fn read_snapshots(
         &mut self,
@@ -315,18 +332,16 @@ impl Tracer<'_> {
             return;
         }
         let mut descriptions = BTreeMap::new();
-        let ids: Vec<String> = wanted
-            .iter()
-            .map(|(_, s)| s.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        for chunk in ids.chunks(BATCH) {
-            match self.aws.snapshot_descriptions(chunk).await {
-                Ok(found) => descriptions.extend(found),
-                Err(error) => {
-                    for (image, snapshot) in wanted.iter().filter(|(_, s)| chunk.contains(s)) {
-                        self.note(image, format!("root snapshot {snapshot}: {error}"));
+        let groups = self.by_region(wanted.iter().map(|(image, snapshot)| (image, snapshot)));
+        for (region, ids) in groups {
+            let aws = self.aws.in_region(&region);
+            for chunk in ids.chunks(BATCH) {
+                match aws.snapshot_descriptions(chunk).await {
+                    Ok(found) => descriptions.extend(found),
+                    Err(error) => {
+                        for (image, snapshot) in wanted.iter().filter(|(_, s)| chunk.contains(s)) {
+                            self.note(image, format!("root snapshot {snapshot}: {error}"));
+                        }
                     }
                 }
             }
@@ -365,20 +380,20 @@ impl Tracer<'_> {
         if wanted.is_empty() {
             return;
         }
-        let ids: Vec<String> = wanted
-            .iter()
-            .map(|(_, i, _)| i.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
         let mut found = BTreeMap::new();
         let mut failed = BTreeMap::new();
-        for chunk in ids.chunks(BATCH) {
-            match self.aws.instance_origins(chunk).await {
-                Ok(origins) => {
-                    found.extend(origins.into_iter().map(|o| (o.instance_id.clone(), o)))
+        let groups = self.by_region(wanted.iter().map(|(image, instance, _)| (image, instance)));
+        for (region, ids) in groups {
+            let aws = self.aws.in_region(&region);
+            for chunk in ids.chunks(BATCH) {
+                match aws.instance_origins(chunk).await {
+                    Ok(origins) => {
+                        found.extend(origins.into_iter().map(|o| (o.instance_id.clone(), o)))
+                    }
+                    Err(error) => {
+                        failed.extend(chunk.iter().map(|i| (i.clone(), error.to_string())))
+                    }
                 }
-                Err(error) => failed.extend(chunk.iter().map(|i| (i.clone(), error.to_string()))),
             }
         }
         for (image, instance, how) in wanted {

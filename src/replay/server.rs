@@ -222,8 +222,10 @@ impl Respond for ScenarioResponder {
             *seen += 1;
             *seen
         };
-        // Two thirds of the faults here; the relay in front drops connections for the last third.
-        let rate = self.faults.rate * 2.0 / 3.0;
+        // The relay in front drops a third of the rate's requests; of those that get through, this
+        // share fails here, so that the total is the rate.
+        let dropped = self.faults.rate / 3.0;
+        let rate = (self.faults.rate - dropped) / (1.0 - dropped);
         if rate > 0.0 && self.faults.draw(&text, attempt, 0) < rate {
             log.faults += 1;
             let throttle = self.faults.draw(&text, attempt, 1) < 0.5;

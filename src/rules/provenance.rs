@@ -286,7 +286,22 @@ fn stale_base(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
         finding = finding.with("NewestLookup", error);
     }
     if reasons.is_empty() {
-        return vec![];
+        // Nothing stale was found; say what could not be checked rather than pass silently.
+        let mut unchecked = Vec::new();
+        if finding.evidence.get("Created").map(String::as_str) == Some("unknown") {
+            unchecked.push("its creation date is unknown, so its age can't be checked".to_string());
+        }
+        if let Some(error) = lineage.and_then(|l| l.newest_lookup_error.as_ref()) {
+            unchecked.push(format!(
+                "newer releases of its family could not be looked up ({error})"
+            ));
+        }
+        if unchecked.is_empty() {
+            return vec![];
+        }
+        finding.severity = Severity::Info;
+        finding.message = format!("the base {}: {}", base.label(), unchecked.join("; "));
+        return vec![with_base(finding, &base)];
     }
     finding.message = format!("the base {} {}", base.label(), reasons.join(", and "));
     vec![with_base(finding.with("MaxAgeDays", max_days), &base)]
@@ -505,6 +520,41 @@ mod tests {
         let mut lenient = context("emr-7.1.0");
         lenient.thresholds.max_base_age_days = 1000;
         assert!(findings(stale_base, &old, &region, &lenient).is_empty());
+    }
+
+    #[test]
+    fn ea042_says_what_it_could_not_check() {
+        let region = RegionFacts::default();
+        let mut undated = base_link("al2023-ami-latest-custom", "");
+        undated.creation_date = None;
+        let found = findings(
+            stale_base,
+            &traced(vec![undated]),
+            &region,
+            &context("emr-7.1.0"),
+        );
+        assert_eq!(found[0].severity, Severity::Info);
+        assert!(
+            found[0].message.contains("creation date is unknown"),
+            "{}",
+            found[0].message
+        );
+        let mut unlooked = traced(vec![base_link(
+            "al2023-ami-2023.9.20261110.0-kernel-6.1-x86_64",
+            "2026-11-10T21:14:00.000Z",
+        )]);
+        unlooked
+            .lineage
+            .as_mut()
+            .expect("lineage")
+            .newest_lookup_error = Some("ec2:DescribeImages failed: UnauthorizedOperation".into());
+        let found = findings(stale_base, &unlooked, &region, &context("emr-7.1.0"));
+        assert_eq!(found[0].severity, Severity::Info);
+        assert!(
+            found[0].message.contains("could not be looked up"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]
