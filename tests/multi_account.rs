@@ -82,20 +82,47 @@ fn every_account_and_region_is_audited_and_failures_do_not_stop_the_rest() {
 }
 
 #[test]
+fn a_custom_ami_is_audited_inside_its_account_and_region() {
+    let (_, report) = json_run(&THREE_ACCOUNTS_TWO_REGIONS);
+    let west = target(&report, "j-1AAAWEST00001");
+    let image = &west["images"][0];
+    assert_eq!(image["id"], "ami-0a1e00000000000b1");
+    assert_eq!(image["region"], "eu-west-1");
+    assert_eq!(image["context"]["account"], "111111111111");
+    assert_eq!(rule_severities(image), ["EA032:info"]);
+    assert_eq!(
+        image["base"],
+        "ami-0e1e00000000000d1 (al2023-ami-2023.9.20261110.0-kernel-6.1-x86_64) · Amazon Linux 2023 (kernel 6.1) · via GetImageAncestry"
+    );
+}
+
+#[test]
 fn calls_follow_the_formula_per_account_and_region() {
     let (_, report) = json_run(&THREE_ACCOUNTS_TWO_REGIONS);
     // Per account: one AssumeRole (the denied one too). Per account and region: one GetCallerIdentity
-    // and one ListClusters page; per cluster: one DescribeCluster and one ListInstanceGroups page.
-    assert_eq!(
-        report["stats"]["api_calls"],
-        json!({
-            "sts:AssumeRole": 3,
-            "sts:GetCallerIdentity": 4,
-            "emr:ListClusters": 4,
-            "emr:DescribeCluster": 3,
-            "emr:ListInstanceGroups": 3,
-        })
-    );
+    // and one ListClusters page; per cluster: one DescribeCluster and one ListInstanceGroups page. The
+    // one custom AMI (account 111111111111, eu-west-1) adds that scope's batched lookups: the AMI,
+    // instance types, EMR's list, subnet, VPC, DHCP options, its ancestry, its base and its family.
+    let image_lookups = json!({
+        "ec2:DescribeImages": 3,
+        "ec2:DescribeInstanceTypes": 1,
+        "emr:ListSupportedInstanceTypes": 1,
+        "ec2:DescribeSubnets": 1,
+        "ec2:DescribeVpcs": 1,
+        "ec2:DescribeDhcpOptions": 1,
+        "ec2:GetImageAncestry": 1,
+    });
+    let mut expected = json!({
+        "sts:AssumeRole": 3,
+        "sts:GetCallerIdentity": 4,
+        "emr:ListClusters": 4,
+        "emr:DescribeCluster": 3,
+        "emr:ListInstanceGroups": 3,
+    });
+    for (action, n) in image_lookups.as_object().into_iter().flatten() {
+        expected[action] = n.clone();
+    }
+    assert_eq!(report["stats"]["api_calls"], expected);
     let scopes = report["stats"]["scopes"].as_array().expect("scopes");
     assert_eq!(scopes.len(), 4);
     assert_eq!(scopes[0]["account"], "111111111111");
@@ -104,6 +131,16 @@ fn calls_follow_the_formula_per_account_and_region() {
         scopes[0]["api_calls"],
         json!({"sts:GetCallerIdentity": 1, "emr:ListClusters": 1, "emr:DescribeCluster": 1, "emr:ListInstanceGroups": 1})
     );
+    let mut west = image_lookups.clone();
+    for (action, n) in [
+        ("sts:GetCallerIdentity", 1),
+        ("emr:ListClusters", 1),
+        ("emr:DescribeCluster", 1),
+        ("emr:ListInstanceGroups", 1),
+    ] {
+        west[action] = json!(n);
+    }
+    assert_eq!(scopes[1]["api_calls"], west);
     assert_eq!(
         scopes[3]["api_calls"],
         json!({"sts:GetCallerIdentity": 1, "emr:ListClusters": 1})
@@ -140,7 +177,7 @@ fn every_format_says_where_each_target_is() {
     assert!(
         table
             .stdout
-            .contains("j-1AAAWEST00001  a-west-etl  (eu-west-1 · emr-6.15.0 · m5.xlarge · account 111111111111)"),
+            .contains("j-1AAAWEST00001  a-west-etl  (eu-west-1 · emr-7.1.0 · m5.xlarge · account 111111111111)"),
         "{}",
         table.stdout
     );
@@ -164,7 +201,7 @@ fn every_format_says_where_each_target_is() {
     assert!(
         markdown
             .stdout
-            .contains("eu-west-1 · emr-6.15.0 · m5.xlarge · account 111111111111")
+            .contains("eu-west-1 · emr-7.1.0 · m5.xlarge · account 111111111111")
     );
 }
 
