@@ -427,6 +427,18 @@ fn progress(cli: &Cli, len: usize, step: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// A spinner on stderr while a step of unknown length runs (collecting and tracing AMIs), under the same
+/// conditions as [`progress`]: a terminal, no `--no-progress`, no `-v`, and more than one target.
+fn spinner(cli: &Cli, targets: usize, step: String) -> indicatif::ProgressBar {
+    if progress(cli, targets, "").is_hidden() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(step);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
 /// The limits the options set for the AWS-backed commands.
 fn thresholds(cli: &Cli) -> Thresholds {
     let mut thresholds = Thresholds::default();
@@ -675,6 +687,11 @@ async fn image(cli: &Cli, args: &ImageArgs, aws: &Aws) -> Result<Report, RunErro
     }
 
     let started = Instant::now();
+    let spinner = spinner(
+        cli,
+        image_ids.len(),
+        format!("auditing {} AMIs and their lineage", image_ids.len()),
+    );
     let collected = collect_images(
         aws,
         &image_ids,
@@ -682,7 +699,9 @@ async fn image(cli: &Cli, args: &ImageArgs, aws: &Aws) -> Result<Report, RunErro
         &[release.to_string()],
         args.account.as_deref(),
     )
-    .await?;
+    .await;
+    spinner.finish_and_clear();
+    let collected = collected?;
 
     let caller = collected.caller_account.as_ref().ok().cloned();
     let mut errors = Vec::new();
@@ -800,7 +819,14 @@ async fn cluster(cli: &Cli, args: &ClusterArgs, aws: &Aws) -> Result<Report, Run
         thresholds: thresholds(cli),
         started,
     };
-    let report = audit_clusters(aws, batch, errors).await?;
+    let spinner = spinner(
+        cli,
+        described.len(),
+        "auditing the clusters' AMIs and their lineage".to_string(),
+    );
+    let report = audit_clusters(aws, batch, errors).await;
+    spinner.finish_and_clear();
+    let report = report?;
     Ok(report)
 }
 
@@ -825,8 +851,14 @@ async fn plan(cli: &Cli, args: &PlanArgs, aws: &Aws) -> Result<Report, RunError>
         thresholds: thresholds(cli),
         started,
     };
-    let report = audit_clusters(aws, batch, Vec::new()).await?;
-    Ok(report)
+    let spinner = spinner(
+        cli,
+        described.len(),
+        format!("auditing {} planned clusters and their AMIs", described.len()),
+    );
+    let report = audit_clusters(aws, batch, Vec::new()).await;
+    spinner.finish_and_clear();
+    report
 }
 
 /// Clusters (running or planned) to judge together.
