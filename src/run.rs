@@ -854,7 +854,10 @@ async fn plan(cli: &Cli, args: &PlanArgs, aws: &Aws) -> Result<Report, RunError>
     let spinner = spinner(
         cli,
         described.len(),
-        format!("auditing {} planned clusters and their AMIs", described.len()),
+        format!(
+            "auditing {} planned clusters and their AMIs",
+            described.len()
+        ),
     );
     let report = audit_clusters(aws, batch, Vec::new()).await;
     spinner.finish_and_clear();
