@@ -586,6 +586,18 @@ impl Reader {
                 .iter_mut()
                 .find(|(id, _)| Some(id.as_str()) == target)
             else {
+                // It adds instances to a cluster defined elsewhere (an ID, an import, another stack):
+                // its instance types and AMIs go unchecked, and every cluster here says so (EA056).
+                let reference = properties
+                    .get(cluster_key)
+                    .map_or_else(|| "missing".to_string(), Value::to_string);
+                let kind = kind.unwrap_or_default();
+                for (_, cluster) in &mut clusters {
+                    cluster.unresolved.push(format!(
+                        "{}: {reference} is not a cluster of this template, so this {kind} was not checked",
+                        join(&at, cluster_key)
+                    ));
+                }
                 continue;
             };
             let mut cluster_facts = std::mem::take(cluster);
@@ -733,6 +745,27 @@ Resources:
         );
         assert_eq!(clusters[0].instances[1].container, "TASK fleet");
         assert_eq!(clusters[0].instances[2].container, "TASK group");
+        assert!(clusters[0].unresolved.is_empty());
+    }
+
+    #[test]
+    fn instance_groups_of_clusters_defined_elsewhere_are_named_not_dropped() {
+        let template = r#"{"Resources": {
+            "Etl": {"Type": "AWS::EMR::Cluster", "Properties": {"ReleaseLabel": "emr-7.1.0", "Instances": {
+                "MasterInstanceGroup": {"InstanceType": "m5.xlarge"}}}},
+            "Extra": {"Type": "AWS::EMR::InstanceGroupConfig", "Properties": {
+                "JobFlowId": {"Fn::ImportValue": "shared-cluster-id"},
+                "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "CustomAmiId": "ami-0ea00000000000005"}}}}"#;
+        let clusters = load_text("t.json", template, &[]).expect("loads");
+        assert_eq!(clusters[0].instance_types(), ["m5.xlarge"]);
+        assert_eq!(clusters[0].unresolved.len(), 1);
+        let note = &clusters[0].unresolved[0];
+        assert!(
+            note.starts_with(
+                "Resources.Extra.Properties.JobFlowId: {\"Fn::ImportValue\":\"shared-cluster-id\"}"
+            ) && note.contains("AWS::EMR::InstanceGroupConfig was not checked"),
+            "{note}"
+        );
     }
 
     #[test]
