@@ -1,6 +1,7 @@
 //! The commands, from parsed arguments to a rendered report and an exit code.
 
-use std::collections::BTreeMap;
+mod scopes;
+
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -10,7 +11,7 @@ use comfy_table::{ContentArrangement, Table};
 use futures::StreamExt;
 
 use crate::audit;
-use crate::aws::{Aws, AwsOptions, ConfigError, RoleSpec};
+use crate::aws::{Aws, AwsOptions, ConfigError};
 use clap::{CommandFactory, ValueEnum};
 
 use crate::cli::{
@@ -28,7 +29,7 @@ use crate::replay::{
     ScenarioError,
 };
 use crate::report::TargetKind;
-use crate::report::{self, Report, ReportedFinding, ScopeStats, Stats, Target};
+use crate::report::{self, Report, ReportedFinding, Stats, Target};
 use crate::rules::{self, Severity};
 use crate::validate::{self, InputError};
 
@@ -129,9 +130,9 @@ async fn run_command(cli: &Cli) -> Result<Outcome, RunError> {
         Command::Man => {
             return generated(|out| clap_mangen::Man::new(Cli::command()).render(out));
         }
-        Command::Image(args) => audit(cli, Job::Image(args)).await?,
-        Command::Cluster(args) => audit(cli, Job::Cluster(args)).await?,
-        Command::Plan(args) => audit(cli, Job::Plan(args)).await?,
+        Command::Image(args) => scopes::audit(cli, Job::Image(args)).await?,
+        Command::Cluster(args) => scopes::audit(cli, Job::Cluster(args)).await?,
+        Command::Plan(args) => scopes::audit(cli, Job::Plan(args)).await?,
     };
     config.apply(&mut report, today);
     session.finish(cli, &mut report)?;
@@ -197,216 +198,6 @@ async fn run_job(cli: &Cli, job: Job<'_>, aws: &Aws) -> Result<Report, RunError>
         Job::Cluster(args) => cluster(cli, args, aws).await,
         Job::Plan(args) => plan(cli, args, aws).await,
     }
-}
-
-/// The accounts of `--accounts` (IDs, or `@FILE` with IDs separated by commas, spaces or lines and
-/// `#` comments), validated, in order, once each.
-fn accounts(cli: &Cli) -> Result<Vec<String>, RunError> {
-    let mut accounts = Vec::new();
-    for value in &cli.accounts {
-        let listed = match value.strip_prefix('@') {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| InputError::AccountsFile(path.to_string(), e.to_string()))?;
-                text.lines()
-                    .map(|line| line.split('#').next().unwrap_or_default())
-                    .flat_map(|line| line.split([',', ' ', '\t']))
-                    .map(str::trim)
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }
-            None => vec![value.trim().to_string()],
-        };
-        if listed.is_empty() {
-            return Err(InputError::NoAccounts(value.clone()).into());
-        }
-        for account in listed {
-            validate::account(&account)?;
-            if !accounts.contains(&account) {
-                accounts.push(account);
-            }
-        }
-    }
-    if let Some(arn) = &cli.role_arn
-        && !arn.contains("{account}")
-    {
-        return Err(InputError::RoleArnTemplate(arn.clone()).into());
-    }
-    Ok(accounts)
-}
-
-/// Run `job` in every account and region asked for: the caller's own account, or each of
-/// `--accounts` through its assumed role; the first region, each of `--region`, or every region
-/// enabled for the account (`--all-regions`). An account or region that fails is reported and the
-/// others go on.
-async fn audit(cli: &Cli, job: Job<'_>) -> Result<(Report, Session), RunError> {
-    let accounts = accounts(cli)?;
-    if cli.record.is_some() && !accounts.is_empty() {
-        return Err(InputError::RecordManyAccounts.into());
-    }
-    // AMI IDs, cluster IDs and launch plans belong to one region; only scans span several.
-    if cli.all_regions || cli.region.len() > 1 {
-        let one_region = match job {
-            Job::Image(_) => Some("AMI IDs belong"),
-            Job::Plan(_) => Some("a launch plan belongs"),
-            Job::Cluster(args) if !args.clusters.is_empty() => Some("cluster IDs belong"),
-            Job::Cluster(_) => None,
-        };
-        if let Some(what) = one_region {
-            return Err(InputError::OneRegion(what.to_string()).into());
-        }
-    }
-    let session = connect(cli).await?;
-    if accounts.is_empty() && !cli.all_regions && cli.region.len() <= 1 {
-        let report = run_job(cli, job, &session.aws).await?;
-        return Ok((report, session));
-    }
-    let started = Instant::now();
-    let base = &session.aws;
-    let home_region = base.region().to_string();
-    let mut errors = Vec::new();
-    let mut scopes: Vec<(Option<String>, String, Aws)> = Vec::new();
-    let mut run_calls: Vec<BTreeMap<String, u64>> = Vec::new();
-    let identities: Vec<Option<String>> = if accounts.is_empty() {
-        vec![None]
-    } else {
-        accounts.into_iter().map(Some).collect()
-    };
-    for account in identities {
-        let credentials = match &account {
-            None => None,
-            Some(id) => {
-                let role = RoleSpec {
-                    role_arn: cli
-                        .role_arn
-                        .clone()
-                        .unwrap_or_default()
-                        .replace("{account}", id),
-                    external_id: cli.external_id.clone(),
-                    session_name: cli.role_session_name.clone(),
-                };
-                tracing::info!("assuming {} for account {id}", role.role_arn);
-                match base.assume_role(&role).await {
-                    Ok(credentials) => Some(credentials),
-                    Err(error) => {
-                        errors.push(format!("account {id}: not audited: {error}"));
-                        continue;
-                    }
-                }
-            }
-        };
-        let label = |region: &str| match &account {
-            Some(id) => format!("account {id}, {region}"),
-            None => region.to_string(),
-        };
-        let regions = if cli.all_regions {
-            let home = base.scoped(&home_region, credentials.clone())?;
-            let listed = home.enabled_regions().await;
-            run_calls.push(home.calls().snapshot());
-            match listed {
-                Ok(regions) => regions,
-                Err(error) => {
-                    errors.push(format!(
-                        "{}: not audited: the regions could not be listed: {error}",
-                        label(&home_region)
-                    ));
-                    continue;
-                }
-            }
-        } else if cli.region.is_empty() {
-            vec![home_region.clone()]
-        } else {
-            ordered_unique(&cli.region)
-        };
-        for region in regions {
-            let aws = base.scoped(&region, credentials.clone())?;
-            scopes.push((account.clone(), region, aws));
-        }
-    }
-    // Accounts and regions have rate limits of their own: several are audited at once, each with its
-    // own --concurrency bound. One progress bar counts them; the per-cluster bars stay off.
-    let bar = progress(cli, scopes.len(), "auditing accounts and regions");
-    let quiet = Cli {
-        no_progress: true,
-        ..cli.clone()
-    };
-    let quiet = &quiet;
-    let results: Vec<Result<ScopeReport, RunError>> = futures::stream::iter(scopes)
-        .map(|(account, region, aws)| async move {
-            tracing::info!(
-                "auditing {}{region}",
-                account
-                    .as_deref()
-                    .map(|a| format!("account {a}, "))
-                    .unwrap_or_default()
-            );
-            let report = run_job(quiet, job, &aws).await?;
-            Ok(ScopeReport {
-                account,
-                region,
-                report,
-            })
-        })
-        .buffered(SCOPE_CONCURRENCY)
-        .inspect(|_| bar.inc(1))
-        .collect()
-        .await;
-    bar.finish_and_clear();
-    let parts = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-    run_calls.push(base.calls().snapshot());
-    Ok((merge(parts, errors, run_calls, started), session))
-}
-
-/// Accounts and regions audited at once.
-const SCOPE_CONCURRENCY: usize = 4;
-
-/// One account and region's report.
-struct ScopeReport {
-    account: Option<String>,
-    region: String,
-    report: Report,
-}
-
-/// One report from the reports of each account and region: targets in order, errors labelled with
-/// where they happened, calls summed (and kept per account and region in `stats.scopes`).
-fn merge(
-    parts: Vec<ScopeReport>,
-    mut errors: Vec<String>,
-    run_calls: Vec<BTreeMap<String, u64>>,
-    started: Instant,
-) -> Report {
-    let mut targets = Vec::new();
-    let mut calls: BTreeMap<String, u64> = BTreeMap::new();
-    let mut add = |counts: &BTreeMap<String, u64>| {
-        for (action, n) in counts {
-            *calls.entry(action.clone()).or_default() += n;
-        }
-    };
-    for counts in &run_calls {
-        add(counts);
-    }
-    let mut scopes = Vec::new();
-    for part in parts {
-        let label = match &part.account {
-            Some(id) => format!("account {id}, {}", part.region),
-            None => part.region.clone(),
-        };
-        errors.extend(part.report.errors.iter().map(|e| format!("{label}: {e}")));
-        add(&part.report.stats.api_calls);
-        scopes.push(ScopeStats {
-            account: part.account,
-            region: part.region,
-            api_calls: part.report.stats.api_calls,
-        });
-        targets.extend(part.report.targets);
-    }
-    let stats = Stats {
-        api_calls: calls,
-        elapsed_ms: started.elapsed().as_millis() as u64,
-        scopes: Some(scopes),
-    };
-    Report::new(targets, errors, stats)
 }
 
 /// A progress bar on stderr for a long step, drawn only on a terminal, never with `--no-progress` or

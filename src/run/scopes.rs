@@ -1,0 +1,261 @@
+//! Several accounts and regions in one run: which (account, region) scopes to audit, the roles assumed
+//! to reach them, running the command in each, and one report from theirs.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures::StreamExt;
+
+use super::{Job, RunError, Session, connect, ordered_unique, progress, run_job};
+use crate::aws::{AssumedCredentials, Aws, RoleSpec};
+use crate::cli::Cli;
+use crate::report::{Report, ScopeStats, Stats};
+use crate::validate::{self, InputError};
+
+/// Accounts and regions audited at once: each has its own API rate limits, and `--concurrency` bounds
+/// the calls within each.
+const SCOPE_CONCURRENCY: usize = 4;
+
+/// One account and region to audit, with clients for it.
+struct Scope {
+    /// The assumed account (`--accounts`); `None` for the caller's own.
+    account: Option<String>,
+    region: String,
+    aws: Aws,
+}
+
+/// One account and region's report.
+struct ScopeReport {
+    account: Option<String>,
+    region: String,
+    report: Report,
+}
+
+/// `account 111111111111, eu-west-1`, or the region alone for the caller's own account.
+fn label(account: Option<&str>, region: &str) -> String {
+    match account {
+        Some(id) => format!("account {id}, {region}"),
+        None => region.to_string(),
+    }
+}
+
+/// Run `job` in every account and region asked for: the caller's own account, or each of
+/// `--accounts` through its assumed role; the first region, each of `--region`, or every region
+/// enabled for the account (`--all-regions`). An account or region that fails is reported and the
+/// others go on.
+pub(super) async fn audit(cli: &Cli, job: Job<'_>) -> Result<(Report, Session), RunError> {
+    let accounts = accounts(cli)?;
+    if cli.record.is_some() && !accounts.is_empty() {
+        return Err(InputError::RecordManyAccounts.into());
+    }
+    // AMI IDs, cluster IDs and launch plans belong to one region; only scans span several.
+    if cli.all_regions || cli.region.len() > 1 {
+        let one_region = match job {
+            Job::Image(_) => Some("AMI IDs belong"),
+            Job::Plan(_) => Some("a launch plan belongs"),
+            Job::Cluster(args) if !args.clusters.is_empty() => Some("cluster IDs belong"),
+            Job::Cluster(_) => None,
+        };
+        if let Some(what) = one_region {
+            return Err(InputError::OneRegion(what.to_string()).into());
+        }
+    }
+    let session = connect(cli).await?;
+    if accounts.is_empty() && !cli.all_regions && cli.region.len() <= 1 {
+        let report = run_job(cli, job, &session.aws).await?;
+        return Ok((report, session));
+    }
+    let started = Instant::now();
+    let mut errors = Vec::new();
+    let mut run_calls = Vec::new();
+    let scopes = scopes(cli, &session.aws, accounts, &mut errors, &mut run_calls).await?;
+    let parts = run_in_scopes(cli, job, scopes).await?;
+    run_calls.push(session.aws.calls().snapshot());
+    Ok((merge(parts, errors, run_calls, started), session))
+}
+
+/// The (account, region) pairs to audit. An account whose role can't be assumed, or whose regions
+/// can't be listed, goes into `errors`; the calls made to find out go into `run_calls`.
+async fn scopes(
+    cli: &Cli,
+    base: &Aws,
+    accounts: Vec<String>,
+    errors: &mut Vec<String>,
+    run_calls: &mut Vec<BTreeMap<String, u64>>,
+) -> Result<Vec<Scope>, RunError> {
+    let home_region = base.region().to_string();
+    let identities: Vec<Option<String>> = if accounts.is_empty() {
+        vec![None]
+    } else {
+        accounts.into_iter().map(Some).collect()
+    };
+    let mut scopes = Vec::new();
+    for account in identities {
+        let credentials = match &account {
+            None => None,
+            Some(id) => match assume(cli, base, id).await {
+                Ok(credentials) => Some(credentials),
+                Err(error) => {
+                    errors.push(format!("account {id}: not audited: {error}"));
+                    continue;
+                }
+            },
+        };
+        let regions = if cli.all_regions {
+            let home = base.scoped(&home_region, credentials.clone())?;
+            let listed = home.enabled_regions().await;
+            run_calls.push(home.calls().snapshot());
+            match listed {
+                Ok(regions) => regions,
+                Err(error) => {
+                    errors.push(format!(
+                        "{}: not audited: the regions could not be listed: {error}",
+                        label(account.as_deref(), &home_region)
+                    ));
+                    continue;
+                }
+            }
+        } else if cli.region.is_empty() {
+            vec![home_region.clone()]
+        } else {
+            ordered_unique(&cli.region)
+        };
+        for region in regions {
+            let aws = base.scoped(&region, credentials.clone())?;
+            scopes.push(Scope {
+                account: account.clone(),
+                region,
+                aws,
+            });
+        }
+    }
+    Ok(scopes)
+}
+
+/// Assume `--role-arn` (with `{account}` replaced) in `account`.
+async fn assume(
+    cli: &Cli,
+    base: &Aws,
+    account: &str,
+) -> Result<AssumedCredentials, crate::facts::CollectError> {
+    let role = RoleSpec {
+        role_arn: cli
+            .role_arn
+            .clone()
+            .unwrap_or_default()
+            .replace("{account}", account),
+        external_id: cli.external_id.clone(),
+        session_name: cli.role_session_name.clone(),
+    };
+    tracing::info!("assuming {} for account {account}", role.role_arn);
+    base.assume_role(&role).await
+}
+
+/// The command in each scope, a few at a time, in a stable order. One progress bar counts the scopes;
+/// the per-cluster bars stay off.
+async fn run_in_scopes(
+    cli: &Cli,
+    job: Job<'_>,
+    scopes: Vec<Scope>,
+) -> Result<Vec<ScopeReport>, RunError> {
+    let bar = progress(cli, scopes.len(), "auditing accounts and regions");
+    let quiet = Cli {
+        no_progress: true,
+        ..cli.clone()
+    };
+    let quiet = &quiet;
+    let results: Vec<Result<ScopeReport, RunError>> = futures::stream::iter(scopes)
+        .map(|scope| async move {
+            tracing::info!(
+                "auditing {}",
+                label(scope.account.as_deref(), &scope.region)
+            );
+            let report = run_job(quiet, job, &scope.aws).await?;
+            Ok(ScopeReport {
+                account: scope.account,
+                region: scope.region,
+                report,
+            })
+        })
+        .buffered(SCOPE_CONCURRENCY)
+        .inspect(|_| bar.inc(1))
+        .collect()
+        .await;
+    bar.finish_and_clear();
+    results.into_iter().collect()
+}
+
+/// One report from the reports of each account and region: targets in order, errors labelled with
+/// where they happened, calls summed (and kept per account and region in `stats.scopes`).
+fn merge(
+    parts: Vec<ScopeReport>,
+    mut errors: Vec<String>,
+    run_calls: Vec<BTreeMap<String, u64>>,
+    started: Instant,
+) -> Report {
+    let mut targets = Vec::new();
+    let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+    let mut add = |counts: &BTreeMap<String, u64>| {
+        for (action, n) in counts {
+            *calls.entry(action.clone()).or_default() += n;
+        }
+    };
+    for counts in &run_calls {
+        add(counts);
+    }
+    let mut scopes = Vec::new();
+    for part in parts {
+        let where_ = label(part.account.as_deref(), &part.region);
+        errors.extend(part.report.errors.iter().map(|e| format!("{where_}: {e}")));
+        add(&part.report.stats.api_calls);
+        scopes.push(ScopeStats {
+            account: part.account,
+            region: part.region,
+            api_calls: part.report.stats.api_calls,
+        });
+        targets.extend(part.report.targets);
+    }
+    let stats = Stats {
+        api_calls: calls,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        scopes: Some(scopes),
+    };
+    Report::new(targets, errors, stats)
+}
+
+/// The accounts of `--accounts` (IDs, or `@FILE` with IDs separated by commas, spaces or lines and
+/// `#` comments), validated, in order, once each.
+fn accounts(cli: &Cli) -> Result<Vec<String>, RunError> {
+    let mut accounts = Vec::new();
+    for value in &cli.accounts {
+        let listed: Vec<String> = match value.strip_prefix('@') {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| InputError::AccountsFile(path.to_string(), e.to_string()))?;
+                text.lines()
+                    .map(|line| line.split('#').next().unwrap_or_default())
+                    .flat_map(|line| line.split([',', ' ', '\t']))
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            None => vec![value.trim().to_string()],
+        };
+        if listed.is_empty() {
+            return Err(InputError::NoAccounts(value.clone()).into());
+        }
+        for account in listed {
+            validate::account(&account)?;
+            if !accounts.contains(&account) {
+                accounts.push(account);
+            }
+        }
+    }
+    if let Some(arn) = &cli.role_arn
+        && !arn.contains("{account}")
+    {
+        return Err(InputError::RoleArnTemplate(arn.clone()).into());
+    }
+    Ok(accounts)
+}
