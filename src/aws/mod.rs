@@ -81,6 +81,8 @@ pub struct Aws {
     /// What the clients were built from, to derive clients for other regions and assumed roles.
     config: SdkConfig,
     recorder: Option<Recorder>,
+    /// GetCallerIdentity's answer, shared by the clients of one account across regions.
+    identity: Arc<tokio::sync::OnceCell<Result<String, CollectError>>>,
 }
 
 impl Aws {
@@ -165,6 +167,7 @@ impl Aws {
             calls: CallCounter::default(),
             config: config.clone(),
             recorder: recorder.cloned(),
+            identity: Arc::default(),
         })
     }
 

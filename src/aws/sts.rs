@@ -4,8 +4,16 @@ use super::{Aws, collect_error};
 use crate::facts::CollectError;
 
 impl Aws {
-    /// The caller's account ID (GetCallerIdentity).
+    /// The caller's account ID (GetCallerIdentity), asked once however many regions share the
+    /// credentials (see [`Aws::with_identity_of`]).
     pub async fn caller_account(&self) -> Result<String, CollectError> {
+        self.identity
+            .get_or_init(|| self.ask_caller_account())
+            .await
+            .clone()
+    }
+
+    async fn ask_caller_account(&self) -> Result<String, CollectError> {
         self.calls.record("sts", "GetCallerIdentity");
         let output = self
             .sts
@@ -22,5 +30,12 @@ impl Aws {
                 code: "MissingAccount".into(),
                 message: "the answer named no account".into(),
             })
+    }
+
+    /// These clients, answering [`caller_account`](Self::caller_account) from `other`'s answer: the same
+    /// credentials in another region are the same account.
+    pub fn with_identity_of(mut self, other: &Aws) -> Aws {
+        self.identity = std::sync::Arc::clone(&other.identity);
+        self
     }
 }

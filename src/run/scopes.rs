@@ -101,10 +101,22 @@ async fn scopes(
                 }
             },
         };
-        let regions = if cli.all_regions {
-            let home = base.scoped(&home_region, credentials.clone())?;
-            let listed = home.enabled_regions().await;
+        // The account's own clients in the first region: who it is (asked once for all its regions) and,
+        // for --all-regions, which regions it has. The base account's are the session's.
+        let home = match &credentials {
+            Some(_) => base.scoped(&home_region, credentials.clone())?,
+            None => base.clone(),
+        };
+        // The answer (or the failure, which each region's report then states) is kept in `home`.
+        let _ = home.caller_account().await;
+        let listed = match cli.all_regions {
+            true => Some(home.enabled_regions().await),
+            false => None,
+        };
+        if credentials.is_some() {
             run_calls.push(home.calls().snapshot());
+        }
+        let regions = if let Some(listed) = listed {
             match listed {
                 Ok(regions) => regions,
                 Err(error) => {
@@ -121,7 +133,9 @@ async fn scopes(
             ordered_unique(&cli.region)
         };
         for region in regions {
-            let aws = base.scoped(&region, credentials.clone())?;
+            let aws = base
+                .scoped(&region, credentials.clone())?
+                .with_identity_of(&home);
             scopes.push(Scope {
                 account: account.clone(),
                 region,
