@@ -239,6 +239,9 @@ pub struct ClusterFacts {
     pub instances: Vec<InstanceSlot>,
     /// Launch plans only: values (`Ref`, `Fn::…`) that could not be resolved, as `path: reason`.
     pub unresolved: Vec<String>,
+    /// Launch plans only: an instance group or fleet resource that adds to a cluster defined elsewhere
+    /// (what its cluster reference says); the cluster's own settings (subnet, release) are not here.
+    pub adds_to: Option<String>,
 }
 
 impl ClusterFacts {

@@ -567,6 +567,7 @@ impl Reader {
                 "the template has no AWS::EMR::Cluster resource",
             ));
         }
+        let mut foreign: Vec<(String, ClusterFacts)> = Vec::new();
         for (logical_id, resource) in &resources {
             let kind = resource.get("Type").and_then(Value::as_str);
             let (cluster_key, is_group) = match kind {
@@ -575,30 +576,41 @@ impl Reader {
                 _ => continue,
             };
             let at = format!("Resources.{logical_id}.Properties");
-            let Some(properties) = resource.get("Properties") else {
-                continue;
-            };
+            let properties = resource
+                .get("Properties")
+                .ok_or_else(|| self.shape(&at, "missing"))?;
             let target = properties
                 .get(cluster_key)
                 .and_then(|v| v.get("Ref"))
                 .and_then(Value::as_str);
-            let Some((_, cluster)) = clusters
+            let cluster = match clusters
                 .iter_mut()
                 .find(|(id, _)| Some(id.as_str()) == target)
-            else {
-                // It adds instances to a cluster defined elsewhere (an ID, an import, another stack):
-                // its instance types and AMIs go unchecked, and every cluster here says so (EA056).
-                let reference = properties
-                    .get(cluster_key)
-                    .map_or_else(|| "missing".to_string(), Value::to_string);
-                let kind = kind.unwrap_or_default();
-                for (_, cluster) in &mut clusters {
-                    cluster.unresolved.push(format!(
-                        "{}: {reference} is not a cluster of this template, so this {kind} was not checked",
+            {
+                Some((_, cluster)) => cluster,
+                None => {
+                    // It adds instances to a cluster defined elsewhere (an ID, an import, another
+                    // stack): a target of its own, whose release is unknown, so EA056 says what went
+                    // unchecked. The template's clusters are not changed by it.
+                    let reference = properties
+                        .get(cluster_key)
+                        .map_or_else(|| "nothing".to_string(), Value::to_string);
+                    let mut fragment = ClusterFacts {
+                        cluster_id: format!("{}:{logical_id}", self.path.display()),
+                        adds_to: Some(reference.clone()),
+                        ..ClusterFacts::default()
+                    };
+                    fragment.unresolved.push(format!(
+                        "{}: {reference} names a cluster this template does not define, so the release its instances \
+                         boot with is unknown",
                         join(&at, cluster_key)
                     ));
+                    foreign.push((logical_id.clone(), fragment));
+                    foreign
+                        .last_mut()
+                        .map(|(_, f)| f)
+                        .ok_or_else(|| self.shape(&at, "missing"))?
                 }
-                continue;
             };
             let mut cluster_facts = std::mem::take(cluster);
             let result = if is_group {
@@ -626,7 +638,11 @@ impl Reader {
             *cluster = cluster_facts;
             result?;
         }
-        Ok(clusters.into_iter().map(|(_, c)| c).collect())
+        Ok(clusters
+            .into_iter()
+            .chain(foreign)
+            .map(|(_, c)| c)
+            .collect())
     }
 }
 
@@ -757,14 +773,26 @@ Resources:
                 "JobFlowId": {"Fn::ImportValue": "shared-cluster-id"},
                 "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "CustomAmiId": "ami-0ea00000000000005"}}}}"#;
         let clusters = load_text("t.json", template, &[]).expect("loads");
+        assert_eq!(clusters.len(), 2);
+        // The template's own cluster is untouched by it.
         assert_eq!(clusters[0].instance_types(), ["m5.xlarge"]);
-        assert_eq!(clusters[0].unresolved.len(), 1);
-        let note = &clusters[0].unresolved[0];
+        assert!(clusters[0].unresolved.is_empty());
+        // The group is a target of its own, with its AMI, and says why its release is unknown.
+        let extra = &clusters[1];
         assert!(
-            note.starts_with(
-                "Resources.Extra.Properties.JobFlowId: {\"Fn::ImportValue\":\"shared-cluster-id\"}"
-            ) && note.contains("AWS::EMR::InstanceGroupConfig was not checked"),
-            "{note}"
+            extra.cluster_id.ends_with("t.json:Extra"),
+            "{}",
+            extra.cluster_id
+        );
+        assert_eq!(extra.custom_amis(), ["ami-0ea00000000000005"]);
+        assert_eq!(extra.release_label, None);
+        assert_eq!(extra.unresolved.len(), 1);
+        assert!(
+            extra.unresolved[0].starts_with(
+                "Resources.Extra.Properties.JobFlowId: {\"Fn::ImportValue\":\"shared-cluster-id\"} names a cluster"
+            ),
+            "{:?}",
+            extra.unresolved
         );
     }
 

@@ -210,3 +210,34 @@ fn malformed_or_unsupported_plans_exit_2_naming_file_and_place() {
         bad_parameter.stderr
     );
 }
+
+#[test]
+fn a_group_added_to_a_cluster_defined_elsewhere_is_named_not_dropped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("extra.json");
+    let template = r#"{"Resources": {
+      "Etl": {"Type": "AWS::EMR::Cluster", "Properties": {"Name": "etl", "ReleaseLabel": "emr-6.15.0",
+        "Instances": {"MasterInstanceGroup": {"InstanceType": "m5.xlarge", "InstanceCount": 1},
+                      "Ec2SubnetId": "subnet-0a1a1a1a1a1a1a1a1"}}},
+      "Extra": {"Type": "AWS::EMR::InstanceGroupConfig", "Properties": {"JobFlowId": "j-ABCDEFGH1234",
+        "InstanceRole": "TASK", "InstanceType": "m5.xlarge", "InstanceCount": 1,
+        "CustomAmiId": "ami-0c100000000000001"}}}}"#;
+    std::fs::write(&file, template).expect("write");
+    let path = file.display().to_string();
+    let (code, report) = plan_json(&[&path]);
+    assert_eq!(code, 0, "a warning only");
+    // The template's cluster is still on the default AMI, unchanged by the foreign group.
+    let etl = target(&report, &format!("{path}:Etl"));
+    assert_eq!(etl["default_ami"], true);
+    assert_eq!(rule_severities(etl), Vec::<String>::new());
+    // The group is its own target: only EA056, naming the reference and why nothing else was judged.
+    let extra = target(&report, &format!("{path}:Extra"));
+    assert_eq!(rule_severities(extra), ["EA056:warning"]);
+    let message = extra["findings"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(
+            "JobFlowId: \"j-ABCDEFGH1234\" names a cluster this template does not define"
+        ),
+        "{message}"
+    );
+}

@@ -139,6 +139,7 @@ impl Aws {
             subnet_ids,
             instances: Vec::new(),
             unresolved: Vec::new(),
+            adds_to: None,
         };
         facts.instances = match collection {
             Some(InstanceCollection::InstanceFleets) => {

@@ -82,7 +82,7 @@ pub struct Aws {
     config: SdkConfig,
     recorder: Option<Recorder>,
     /// GetCallerIdentity's answer, shared by the clients of one account across regions.
-    identity: Arc<tokio::sync::OnceCell<Result<String, CollectError>>>,
+    identity: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Aws {

@@ -7,10 +7,11 @@ impl Aws {
     /// The caller's account ID (GetCallerIdentity), asked once however many regions share the
     /// credentials (see [`Aws::with_identity_of`]).
     pub async fn caller_account(&self) -> Result<String, CollectError> {
+        // Only an answer is kept: after a failure, the next region asks again.
         self.identity
-            .get_or_init(|| self.ask_caller_account())
+            .get_or_try_init(|| self.ask_caller_account())
             .await
-            .clone()
+            .cloned()
     }
 
     async fn ask_caller_account(&self) -> Result<String, CollectError> {

@@ -85,7 +85,8 @@ pub(super) const RULES: [Rule; 7] = [
         title: "Every value of a launch plan could be resolved",
         explanation: "A value given by `Ref` or an intrinsic function that neither a --parameter nor a template default \
                       resolves can't be checked: the rules that need it did not run on it.",
-        remediation: "Pass the value with --parameter KEY=VALUE, or give the parameter a default.",
+        remediation: "Pass the value with --parameter KEY=VALUE, or give the parameter a default; for a group or \
+                      fleet added to a cluster defined elsewhere, audit that cluster (`emr-ami-audit cluster ID`).",
         source: "emr-ami-audit plan",
         doc_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-cluster.html",
         check: Check::Cluster(plan_value_unresolved),
@@ -243,7 +244,8 @@ fn standard_domain(region: &str) -> String {
 
 fn dns_rotate_risk(subject: &ClusterSubject<'_>, cx: &Context) -> Vec<Finding> {
     let cluster = subject.cluster;
-    if cluster.custom_amis().is_empty() {
+    // A group added to a cluster defined elsewhere runs in that cluster's subnet, which is not here.
+    if cluster.custom_amis().is_empty() || cluster.adds_to.is_some() {
         return vec![];
     }
     let standard = standard_domain(&cx.region);
