@@ -99,8 +99,25 @@ impl LineageLink {
     ) -> Self {
         LineageLink {
             image_id: Some(image_id.to_string()),
-            name: None,
             region,
+            ..LineageLink::unknown(source, evidence)
+        }
+    }
+
+    /// A link known by name only (a tag or description naming the base).
+    pub fn named(name: String, source: LinkSource, evidence: String) -> Self {
+        LineageLink {
+            name: Some(name),
+            ..LineageLink::unknown(source, evidence)
+        }
+    }
+
+    /// A link of which nothing is known yet but how it was found.
+    fn unknown(source: LinkSource, evidence: String) -> Self {
+        LineageLink {
+            image_id: None,
+            name: None,
+            region: None,
             owner_id: None,
             owner_alias: None,
             creation_date: None,
@@ -470,11 +487,7 @@ impl TextParent {
                 name,
                 source,
                 evidence,
-            } => LineageLink {
-                image_id: None,
-                name: Some(name),
-                ..LineageLink::to_image("", None, source, evidence)
-            },
+            } => LineageLink::named(name, source, evidence),
         }
     }
 }

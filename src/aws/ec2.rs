@@ -5,13 +5,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use aws_sdk_ec2::types::{ImageAttributeName, InstanceType};
 use chrono::{DateTime, Utc};
 
+use super::paging::{Page, every_page};
 use super::{Aws, collect_error};
 use crate::facts::{
     BlockDevice, CollectError, EbsVolume, ImageFacts, InstanceTypeFacts, LaunchPermission,
 };
-
-/// A bound on pages followed, so a server that keeps answering with a token can't loop us forever.
-pub(super) const MAX_PAGES: usize = 1000;
 
 /// What DescribeImages answered for one batch of IDs.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -179,76 +177,88 @@ impl Aws {
         &self,
         names: &[String],
     ) -> Result<InstanceTypeBatch, CollectError> {
-        let mut found = Vec::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            self.calls.record("ec2", "DescribeInstanceTypes");
-            let result = self
-                .ec2
-                .describe_instance_types()
-                .set_instance_types(Some(
-                    names
+        let types: Vec<InstanceType> = names
+            .iter()
+            .map(|n| InstanceType::from(n.as_str()))
+            .collect();
+        let types = &types;
+        let answer = every_page(
+            &self.calls,
+            "ec2",
+            "DescribeInstanceTypes",
+            |token| async move {
+                let output = self
+                    .ec2
+                    .describe_instance_types()
+                    .set_instance_types(Some(types.clone()))
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| collect_error("ec2", "DescribeInstanceTypes", &e))?;
+                Ok(Page::new(
+                    output
+                        .instance_types()
                         .iter()
-                        .map(|n| InstanceType::from(n.as_str()))
-                        .collect(),
+                        .filter_map(instance_type_facts),
+                    output.next_token(),
                 ))
-                .set_next_token(next_token.take())
-                .send()
-                .await;
-            let output = match result {
-                Ok(output) => output,
-                Err(error) => {
-                    let error = collect_error("ec2", "DescribeInstanceTypes", &error);
-                    if error.code == "InvalidInstanceType" {
-                        let invalid: Vec<String> = names
-                            .iter()
-                            .filter(|n| error.message.contains(n.as_str()))
-                            .cloned()
-                            .collect();
-                        return Ok(InstanceTypeBatch::Invalid(if invalid.is_empty() {
-                            names.to_vec()
-                        } else {
-                            invalid
-                        }));
-                    }
-                    return Err(error);
-                }
-            };
-            found.extend(output.instance_types().iter().filter_map(|t| {
-                Some(InstanceTypeFacts {
-                    instance_type: t.instance_type()?.as_str().to_string(),
-                    architectures: t
-                        .processor_info()
-                        .map(|p| {
-                            p.supported_architectures()
-                                .iter()
-                                .map(|a| a.as_str().to_string())
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    boot_modes: t
-                        .supported_boot_modes()
-                        .iter()
-                        .map(|m| m.as_str().to_string())
-                        .collect(),
-                    ena_support: t
-                        .network_info()
-                        .and_then(|n| n.ena_support())
-                        .map(|e| e.as_str().to_string()),
-                })
-            }));
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(InstanceTypeBatch::Found(found)),
+            },
+        )
+        .await;
+        match answer {
+            Ok(found) => Ok(InstanceTypeBatch::Found(found)),
+            // EC2 fails the whole batch for one unknown name, and names it in the message.
+            Err(error) if error.code == "InvalidInstanceType" => {
+                let invalid: Vec<String> = names
+                    .iter()
+                    .filter(|n| error.message.contains(n.as_str()))
+                    .cloned()
+                    .collect();
+                Ok(InstanceTypeBatch::Invalid(if invalid.is_empty() {
+                    names.to_vec()
+                } else {
+                    invalid
+                }))
             }
+            Err(error) => Err(error),
         }
-        Err(CollectError {
-            service: "ec2".into(),
-            action: "DescribeInstanceTypes".into(),
-            code: "TooManyPages".into(),
-            message: format!("stopped after {MAX_PAGES} pages"),
-        })
     }
+}
+
+fn instance_type_facts(t: &aws_sdk_ec2::types::InstanceTypeInfo) -> Option<InstanceTypeFacts> {
+    Some(InstanceTypeFacts {
+        instance_type: t.instance_type()?.as_str().to_string(),
+        architectures: t
+            .processor_info()
+            .map(|p| {
+                p.supported_architectures()
+                    .iter()
+                    .map(|a| a.as_str().to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        boot_modes: t
+            .supported_boot_modes()
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
+        ena_support: t
+            .network_info()
+            .and_then(|n| n.ena_support())
+            .map(|e| e.as_str().to_string()),
+    })
+}
+
+/// EC2 tags as key → value (a tag without a key is no tag).
+pub(super) fn tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
 }
 
 pub(super) fn image_facts(image: &aws_sdk_ec2::types::Image) -> Option<ImageFacts> {
@@ -297,16 +307,7 @@ pub(super) fn image_facts(image: &aws_sdk_ec2::types::Image) -> Option<ImageFact
         ena_support: image.ena_support().unwrap_or(false),
         boot_mode: image.boot_mode().map(|b| b.as_str().to_string()),
         imds_support: image.imds_support().map(|i| i.as_str().to_string()),
-        tags: image
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                ))
-            })
-            .collect::<BTreeMap<_, _>>(),
+        tags: tag_map(image.tags()),
         source_image_id: text(image.source_image_id()),
         source_image_region: text(image.source_image_region()),
         source_instance_id: text(image.source_instance_id()),

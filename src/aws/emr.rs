@@ -4,11 +4,9 @@ use std::collections::BTreeSet;
 
 use aws_sdk_emr::types::{ClusterState, InstanceCollectionType};
 
+use super::paging::{Page, every_page};
 use super::{Aws, collect_error};
 use crate::facts::{ClusterFacts, CollectError, InstanceCollection, InstanceSlot};
-
-/// A bound on pages followed, so a server that keeps answering with a marker can't loop us forever.
-const MAX_PAGES: usize = 1000;
 
 impl Aws {
     /// ListSupportedInstanceTypes for `release`, every page.
@@ -16,29 +14,28 @@ impl Aws {
         &self,
         release: &str,
     ) -> Result<BTreeSet<String>, CollectError> {
-        let mut types = BTreeSet::new();
-        let mut marker: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            self.calls.record("emr", "ListSupportedInstanceTypes");
-            let page = self
-                .emr
-                .list_supported_instance_types()
-                .release_label(release)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| collect_error("emr", "ListSupportedInstanceTypes", &e))?;
-            types.extend(
-                page.supported_instance_types()
+        let types = every_page(
+            &self.calls,
+            "emr",
+            "ListSupportedInstanceTypes",
+            |marker| async move {
+                let page = self
+                    .emr
+                    .list_supported_instance_types()
+                    .release_label(release)
+                    .set_marker(marker)
+                    .send()
+                    .await
+                    .map_err(|e| collect_error("emr", "ListSupportedInstanceTypes", &e))?;
+                let types = page
+                    .supported_instance_types()
                     .iter()
-                    .filter_map(|t| t.r#type().map(str::to_string)),
-            );
-            match page.marker() {
-                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
-                _ => return Ok(types),
-            }
-        }
-        Err(too_many_pages("ListSupportedInstanceTypes"))
+                    .filter_map(|t| t.r#type().map(str::to_string));
+                Ok(Page::new(types, page.marker()))
+            },
+        )
+        .await?;
+        Ok(types.into_iter().collect())
     }
 }
 
@@ -55,30 +52,24 @@ impl Aws {
             .collect();
         let created_after =
             created_after.map(|t| aws_sdk_emr::primitives::DateTime::from_secs(t.timestamp()));
-        let mut ids = Vec::new();
-        let mut marker: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            self.calls.record("emr", "ListClusters");
+        let states = &states;
+        every_page(&self.calls, "emr", "ListClusters", |marker| async move {
             let page = self
                 .emr
                 .list_clusters()
                 .set_cluster_states(Some(states.clone()))
                 .set_created_after(created_after)
-                .set_marker(marker.take())
+                .set_marker(marker)
                 .send()
                 .await
                 .map_err(|e| collect_error("emr", "ListClusters", &e))?;
-            ids.extend(
-                page.clusters()
-                    .iter()
-                    .filter_map(|c| c.id().map(str::to_string)),
-            );
-            match page.marker() {
-                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
-                _ => return Ok(ids),
-            }
-        }
-        Err(too_many_pages("ListClusters"))
+            let ids = page
+                .clusters()
+                .iter()
+                .filter_map(|c| c.id().map(str::to_string));
+            Ok(Page::new(ids, page.marker()))
+        })
+        .await
     }
 
     /// DescribeCluster, then ListInstanceGroups or ListInstanceFleets (every page).
@@ -151,78 +142,74 @@ impl Aws {
     }
 
     async fn instance_groups(&self, cluster_id: &str) -> Result<Vec<InstanceSlot>, CollectError> {
-        let mut slots = Vec::new();
-        let mut marker: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            self.calls.record("emr", "ListInstanceGroups");
-            let page = self
-                .emr
-                .list_instance_groups()
-                .cluster_id(cluster_id)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| collect_error("emr", "ListInstanceGroups", &e))?;
-            for group in page.instance_groups() {
-                let Some(instance_type) = group.instance_type() else {
-                    continue;
-                };
-                slots.push(InstanceSlot {
-                    container: container(
-                        group.instance_group_type().map(|t| t.as_str()),
-                        "group",
-                        group.id(),
-                        group.name(),
-                    ),
-                    instance_type: instance_type.to_string(),
-                    custom_ami_id: group.custom_ami_id().map(str::to_string),
+        every_page(
+            &self.calls,
+            "emr",
+            "ListInstanceGroups",
+            |marker| async move {
+                let page = self
+                    .emr
+                    .list_instance_groups()
+                    .cluster_id(cluster_id)
+                    .set_marker(marker)
+                    .send()
+                    .await
+                    .map_err(|e| collect_error("emr", "ListInstanceGroups", &e))?;
+                let slots = page.instance_groups().iter().filter_map(|group| {
+                    Some(InstanceSlot {
+                        container: container(
+                            group.instance_group_type().map(|t| t.as_str()),
+                            "group",
+                            group.id(),
+                            group.name(),
+                        ),
+                        instance_type: group.instance_type()?.to_string(),
+                        custom_ami_id: group.custom_ami_id().map(str::to_string),
+                    })
                 });
-            }
-            match page.marker() {
-                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
-                _ => return Ok(slots),
-            }
-        }
-        Err(too_many_pages("ListInstanceGroups"))
+                Ok(Page::new(slots, page.marker()))
+            },
+        )
+        .await
     }
 
     async fn instance_fleets(&self, cluster_id: &str) -> Result<Vec<InstanceSlot>, CollectError> {
-        let mut slots = Vec::new();
-        let mut marker: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            self.calls.record("emr", "ListInstanceFleets");
-            let page = self
-                .emr
-                .list_instance_fleets()
-                .cluster_id(cluster_id)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| collect_error("emr", "ListInstanceFleets", &e))?;
-            for fleet in page.instance_fleets() {
-                let where_ = container(
-                    fleet.instance_fleet_type().map(|t| t.as_str()),
-                    "fleet",
-                    fleet.id(),
-                    fleet.name(),
-                );
-                for spec in fleet.instance_type_specifications() {
-                    let Some(instance_type) = spec.instance_type() else {
-                        continue;
-                    };
-                    slots.push(InstanceSlot {
-                        container: where_.clone(),
-                        instance_type: instance_type.to_string(),
-                        custom_ami_id: spec.custom_ami_id().map(str::to_string),
-                    });
+        every_page(
+            &self.calls,
+            "emr",
+            "ListInstanceFleets",
+            |marker| async move {
+                let page = self
+                    .emr
+                    .list_instance_fleets()
+                    .cluster_id(cluster_id)
+                    .set_marker(marker)
+                    .send()
+                    .await
+                    .map_err(|e| collect_error("emr", "ListInstanceFleets", &e))?;
+                let mut slots = Vec::new();
+                for fleet in page.instance_fleets() {
+                    let where_ = container(
+                        fleet.instance_fleet_type().map(|t| t.as_str()),
+                        "fleet",
+                        fleet.id(),
+                        fleet.name(),
+                    );
+                    for spec in fleet.instance_type_specifications() {
+                        let Some(instance_type) = spec.instance_type() else {
+                            continue;
+                        };
+                        slots.push(InstanceSlot {
+                            container: where_.clone(),
+                            instance_type: instance_type.to_string(),
+                            custom_ami_id: spec.custom_ami_id().map(str::to_string),
+                        });
+                    }
                 }
-            }
-            match page.marker() {
-                Some(next) if !next.is_empty() => marker = Some(next.to_string()),
-                _ => return Ok(slots),
-            }
-        }
-        Err(too_many_pages("ListInstanceFleets"))
+                Ok(Page::new(slots, page.marker()))
+            },
+        )
+        .await
     }
 }
 
@@ -237,13 +224,4 @@ pub fn container(role: Option<&str>, kind: &str, id: Option<&str>, name: Option<
         text.push_str(&format!(" ({name})"));
     }
     text
-}
-
-fn too_many_pages(action: &str) -> CollectError {
-    CollectError {
-        service: "emr".into(),
-        action: action.into(),
-        code: "TooManyPages".into(),
-        message: format!("stopped after {MAX_PAGES} pages"),
-    }
 }

@@ -1,13 +1,13 @@
 //! EC2 calls that trace an AMI's lineage: GetImageAncestry, the root snapshots and source instances of
-//! images, Amazon's images of a family, and clients for the region a parent image lives in.
+//! images, and Amazon's images of a family.
 
 use std::collections::BTreeMap;
 
-use aws_config::Region;
 use aws_sdk_ec2::primitives::DateTimeFormat;
 use aws_sdk_ec2::types::Filter;
 
-use super::ec2::{MAX_PAGES, image_facts};
+use super::ec2::{image_facts, tag_map};
+use super::paging::{Page, every_page};
 use super::{Aws, collect_error};
 use crate::facts::{CollectError, ImageFacts};
 use crate::lineage::AncestryEntry;
@@ -20,15 +20,6 @@ pub struct InstanceOrigin {
     pub tags: BTreeMap<String, String>,
 }
 
-fn too_many_pages(action: &str) -> CollectError {
-    CollectError {
-        service: "ec2".into(),
-        action: action.into(),
-        code: "TooManyPages".into(),
-        message: format!("stopped after {MAX_PAGES} pages"),
-    }
-}
-
 fn filter(name: &str, values: &[String]) -> Filter {
     Filter::builder()
         .name(name)
@@ -37,25 +28,6 @@ fn filter(name: &str, values: &[String]) -> Filter {
 }
 
 impl Aws {
-    /// The same clients, pointed at another region (a parent image copied from there). Calls are
-    /// counted with this run's.
-    pub fn in_region(&self, region: &str) -> Aws {
-        if region == self.region {
-            return self.clone();
-        }
-        let ec2 = self
-            .ec2
-            .config()
-            .to_builder()
-            .region(Region::new(region.to_string()))
-            .build();
-        Aws {
-            ec2: aws_sdk_ec2::Client::from_conf(ec2),
-            region: region.to_string(),
-            ..self.clone()
-        }
-    }
-
     /// GetImageAncestry: the chain from the image to its root, the image first.
     pub async fn image_ancestry(&self, image_id: &str) -> Result<Vec<AncestryEntry>, CollectError> {
         self.calls.record("ec2", "GetImageAncestry");
@@ -89,30 +61,28 @@ impl Aws {
         &self,
         snapshot_ids: &[String],
     ) -> Result<BTreeMap<String, String>, CollectError> {
-        let mut found = BTreeMap::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            self.calls.record("ec2", "DescribeSnapshots");
-            let output = self
-                .ec2
-                .describe_snapshots()
-                .filters(filter("snapshot-id", snapshot_ids))
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| collect_error("ec2", "DescribeSnapshots", &e))?;
-            for snapshot in output.snapshots() {
-                if let Some(id) = snapshot.snapshot_id() {
+        let found = every_page(
+            &self.calls,
+            "ec2",
+            "DescribeSnapshots",
+            |token| async move {
+                let output = self
+                    .ec2
+                    .describe_snapshots()
+                    .filters(filter("snapshot-id", snapshot_ids))
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| collect_error("ec2", "DescribeSnapshots", &e))?;
+                let snapshots = output.snapshots().iter().filter_map(|snapshot| {
                     let description = snapshot.description().unwrap_or_default().to_string();
-                    found.insert(id.to_string(), description);
-                }
-            }
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(found),
-            }
-        }
-        Err(too_many_pages("DescribeSnapshots"))
+                    Some((snapshot.snapshot_id()?.to_string(), description))
+                });
+                Ok(Page::new(snapshots, output.next_token()))
+            },
+        )
+        .await?;
+        Ok(found.into_iter().collect())
     }
 
     /// The images instances were launched from, and their tags (DescribeInstances with an
@@ -121,43 +91,34 @@ impl Aws {
         &self,
         instance_ids: &[String],
     ) -> Result<Vec<InstanceOrigin>, CollectError> {
-        let mut found = Vec::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            self.calls.record("ec2", "DescribeInstances");
-            let output = self
-                .ec2
-                .describe_instances()
-                .filters(filter("instance-id", instance_ids))
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| collect_error("ec2", "DescribeInstances", &e))?;
-            for instance in output.reservations().iter().flat_map(|r| r.instances()) {
-                let Some(id) = instance.instance_id() else {
-                    continue;
-                };
-                found.push(InstanceOrigin {
-                    instance_id: id.to_string(),
-                    image_id: instance.image_id().map(str::to_string),
-                    tags: instance
-                        .tags()
-                        .iter()
-                        .filter_map(|t| {
-                            Some((
-                                t.key()?.to_string(),
-                                t.value().unwrap_or_default().to_string(),
-                            ))
+        every_page(
+            &self.calls,
+            "ec2",
+            "DescribeInstances",
+            |token| async move {
+                let output = self
+                    .ec2
+                    .describe_instances()
+                    .filters(filter("instance-id", instance_ids))
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| collect_error("ec2", "DescribeInstances", &e))?;
+                let instances = output
+                    .reservations()
+                    .iter()
+                    .flat_map(|r| r.instances())
+                    .filter_map(|instance| {
+                        Some(InstanceOrigin {
+                            instance_id: instance.instance_id()?.to_string(),
+                            image_id: instance.image_id().map(str::to_string),
+                            tags: tag_map(instance.tags()),
                         })
-                        .collect(),
-                });
-            }
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(found),
-            }
-        }
-        Err(too_many_pages("DescribeInstances"))
+                    });
+                Ok(Page::new(instances, output.next_token()))
+            },
+        )
+        .await
     }
 
     /// Amazon's images whose name matches `pattern` (DescribeImages owner `amazon`), every page.
@@ -165,25 +126,21 @@ impl Aws {
         &self,
         pattern: &str,
     ) -> Result<Vec<ImageFacts>, CollectError> {
-        let mut found = Vec::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            self.calls.record("ec2", "DescribeImages");
+        every_page(&self.calls, "ec2", "DescribeImages", |token| async move {
             let output = self
                 .ec2
                 .describe_images()
                 .owners("amazon")
                 .filters(filter("name", &[pattern.to_string()]))
-                .set_next_token(next_token.take())
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(|e| collect_error("ec2", "DescribeImages", &e))?;
-            found.extend(output.images().iter().filter_map(image_facts));
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(found),
-            }
-        }
-        Err(too_many_pages("DescribeImages"))
+            Ok(Page::new(
+                output.images().iter().filter_map(image_facts),
+                output.next_token(),
+            ))
+        })
+        .await
     }
 }

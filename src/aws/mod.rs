@@ -6,6 +6,7 @@ mod ec2;
 mod emr;
 mod lineage;
 mod network;
+mod paging;
 mod recording;
 mod scope;
 mod sts;
@@ -148,6 +149,11 @@ impl Aws {
     /// Service configs built from the loaded `SdkConfig`, so `AWS_ENDPOINT_URL_*` are honoured.
     fn from_config(config: &SdkConfig, recorder: Option<&Recorder>) -> Result<Aws, ConfigError> {
         let region = config.region().ok_or(ConfigError::NoRegion)?.to_string();
+        Ok(Self::build(config, region, recorder))
+    }
+
+    /// Clients in `region` (which `config` names) with their own call count and identity.
+    fn build(config: &SdkConfig, region: String, recorder: Option<&Recorder>) -> Aws {
         let mut ec2 = aws_sdk_ec2::config::Builder::from(config);
         let mut emr = aws_sdk_emr::config::Builder::from(config);
         let mut sts = aws_sdk_sts::config::Builder::from(config);
@@ -159,7 +165,7 @@ impl Aws {
             emr = emr.interceptor(interceptor());
             sts = sts.interceptor(interceptor());
         }
-        Ok(Aws {
+        Aws {
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
             emr: aws_sdk_emr::Client::from_conf(emr.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
@@ -168,7 +174,7 @@ impl Aws {
             config: config.clone(),
             recorder: recorder.cloned(),
             identity: Arc::default(),
-        })
+        }
     }
 
     pub fn region(&self) -> &str {

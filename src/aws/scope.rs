@@ -14,7 +14,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use super::{Aws, CallCounter, ConfigError, collect_error};
+use super::{Aws, CallCounter, collect_error};
 use crate::facts::CollectError;
 
 /// The role to assume in each account.
@@ -46,10 +46,7 @@ impl AssumedRole {
         let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         cached
             .as_ref()
-            .filter(|c| {
-                c.expiry()
-                    .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_MARGIN)
-            })
+            .filter(|c| still_fresh(c.expiry(), SystemTime::now()))
             .cloned()
     }
 
@@ -59,6 +56,11 @@ impl AssumedRole {
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials.clone());
         Ok(credentials)
     }
+}
+
+/// Whether credentials expiring at `expiry` (never, when `None`) may still be used at `now`.
+fn still_fresh(expiry: Option<SystemTime>, now: SystemTime) -> bool {
+    expiry.is_none_or(|expiry| expiry > now + REFRESH_MARGIN)
 }
 
 impl ProvideCredentials for AssumedRole {
@@ -100,11 +102,7 @@ fn assume_role_error(role_arn: &str, error: &CredentialsError) -> CollectError {
 
 impl Aws {
     /// Clients like these, in `region` and (when given) with other credentials; calls are counted apart.
-    pub fn scoped(
-        &self,
-        region: &str,
-        credentials: Option<AssumedCredentials>,
-    ) -> Result<Aws, ConfigError> {
+    pub fn scoped(&self, region: &str, credentials: Option<AssumedCredentials>) -> Aws {
         let mut config = self
             .config
             .clone()
@@ -113,7 +111,20 @@ impl Aws {
         if let Some(AssumedCredentials(credentials)) = credentials {
             config = config.credentials_provider(credentials);
         }
-        Aws::from_config(&config.build(), self.recorder.as_ref())
+        Aws::build(&config.build(), region.to_string(), self.recorder.as_ref())
+    }
+
+    /// The same account's clients in another region (a parent image copied from there), counting
+    /// their calls with these and sharing who the caller is.
+    pub fn in_region(&self, region: &str) -> Aws {
+        if region == self.region {
+            return self.clone();
+        }
+        Aws {
+            calls: self.calls.clone(),
+            identity: std::sync::Arc::clone(&self.identity),
+            ..self.scoped(region, None)
+        }
     }
 
     /// Assume `role` with these clients' credentials, once: the answer (or the refusal) comes now, not
@@ -155,5 +166,20 @@ impl Aws {
         regions.sort();
         regions.dedup();
         Ok(regions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_renewed_five_minutes_before_they_expire() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert!(still_fresh(None, now));
+        assert!(still_fresh(Some(now + Duration::from_secs(3600)), now));
+        assert!(still_fresh(Some(now + Duration::from_secs(301)), now));
+        assert!(!still_fresh(Some(now + Duration::from_secs(300)), now));
+        assert!(!still_fresh(Some(now - Duration::from_secs(1)), now));
     }
 }

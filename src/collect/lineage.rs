@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use super::BATCH;
 use crate::aws::Aws;
-use crate::facts::{CollectError, ImageFacts};
+use crate::facts::{CollectError, ImageFacts, ImageLookup};
 use crate::lineage::{
     self, AncestryEntry, Lineage, LineageLink, LinkSource, SnapshotOrigin, SourceInstance,
     TextParent,
@@ -204,24 +204,20 @@ impl Tracer<'_> {
         for (region, ids) in by_region {
             let aws = self.aws.in_region(&region);
             let ids: Vec<String> = ids.into_iter().collect();
-            for chunk in ids.chunks(BATCH) {
-                match aws.describe_images(chunk).await {
-                    Ok(batch) => {
-                        for image in batch.images {
-                            self.described
-                                .insert(image.image_id.clone(), (image, region.clone()));
-                        }
-                        for (id, code) in batch.missing {
-                            let why = format!(
-                                "DescribeImages in {region}: {code} (deregistered, or not shared with this account)"
-                            );
-                            self.undescribed.insert(id, why);
-                        }
+            // The same batching and settling of unknown IDs as for the audited AMIs.
+            for (id, evidence) in super::describe_images(&aws, &ids).await {
+                match evidence.lookup {
+                    ImageLookup::Found(image) => {
+                        self.described.insert(id, (*image, region.clone()));
                     }
-                    Err(error) => {
-                        for id in chunk {
-                            self.undescribed.insert(id.clone(), error.to_string());
-                        }
+                    ImageLookup::NotFound { code } => {
+                        let why = format!(
+                            "DescribeImages in {region}: {code} (deregistered, or not shared with this account)"
+                        );
+                        self.undescribed.insert(id, why);
+                    }
+                    ImageLookup::Failed(error) => {
+                        self.undescribed.insert(id, error.to_string());
                     }
                 }
             }

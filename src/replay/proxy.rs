@@ -93,7 +93,7 @@ async fn relay(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             *n += 1;
             *n
         };
-        if shared.faults.draw(&key, attempt, 2) < shared.faults.rate / 3.0 {
+        if shared.faults.draw(&key, attempt, 2) < shared.faults.drop_rate() {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }

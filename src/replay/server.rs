@@ -27,6 +27,19 @@ pub struct Faults {
 
 impl Faults {
     /// A number in [0, 1) from the seed, the request and its attempt (FNV-1a, stable across builds).
+    /// The share of requests whose connection the relay in front of the server drops: a third of the
+    /// faults.
+    pub(super) fn drop_rate(&self) -> f64 {
+        self.rate / 3.0
+    }
+
+    /// The share of the requests that get through the relay that the server answers with an error, so
+    /// that drops and errors together make `rate`.
+    fn error_rate(&self) -> f64 {
+        let dropped = self.drop_rate();
+        (self.rate - dropped) / (1.0 - dropped)
+    }
+
     pub(super) fn draw(&self, key: &str, attempt: u32, salt: u8) -> f64 {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let bytes = self
@@ -222,10 +235,7 @@ impl Respond for ScenarioResponder {
             *seen += 1;
             *seen
         };
-        // The relay in front drops a third of the rate's requests; of those that get through, this
-        // share fails here, so that the total is the rate.
-        let dropped = self.faults.rate / 3.0;
-        let rate = (self.faults.rate - dropped) / (1.0 - dropped);
+        let rate = self.faults.error_rate();
         if rate > 0.0 && self.faults.draw(&text, attempt, 0) < rate {
             log.faults += 1;
             let throttle = self.faults.draw(&text, attempt, 1) < 0.5;
@@ -476,4 +486,21 @@ fn xml_escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_and_errors_together_make_the_rate() {
+        for rate in [0.0, 0.3, 0.5, 1.0] {
+            let faults = Faults {
+                rate,
+                ..Faults::default()
+            };
+            let total = faults.drop_rate() + (1.0 - faults.drop_rate()) * faults.error_rate();
+            assert!((total - rate).abs() < 1e-12, "{rate}: {total}");
+        }
+    }
 }

@@ -203,9 +203,7 @@ async fn run_job(cli: &Cli, job: Job<'_>, aws: &Aws) -> Result<Report, RunError>
 /// A progress bar on stderr for a long step, drawn only on a terminal, never with `--no-progress` or
 /// when logs (`-v`) share stderr.
 fn progress(cli: &Cli, len: usize, step: &str) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    let wanted = !cli.no_progress && cli.verbose == 0 && len > 1 && std::io::stderr().is_terminal();
-    if !wanted {
+    if !progress_wanted(cli, len) {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len as u64);
@@ -218,10 +216,15 @@ fn progress(cli: &Cli, len: usize, step: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// Whether to draw progress for a step over `len` items.
+fn progress_wanted(cli: &Cli, len: usize) -> bool {
+    !cli.no_progress && cli.verbose == 0 && len > 1 && std::io::stderr().is_terminal()
+}
+
 /// A spinner on stderr while a step of unknown length runs (collecting and tracing AMIs), under the same
 /// conditions as [`progress`]: a terminal, no `--no-progress`, no `-v`, and more than one target.
 fn spinner(cli: &Cli, targets: usize, step: String) -> indicatif::ProgressBar {
-    if progress(cli, targets, "").is_hidden() {
+    if !progress_wanted(cli, targets) {
         return indicatif::ProgressBar::hidden();
     }
     let spinner = indicatif::ProgressBar::new_spinner();

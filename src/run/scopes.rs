@@ -104,14 +104,17 @@ async fn scopes(
         // The account's own clients in the first region: who it is (asked once for all its regions) and,
         // for --all-regions, which regions it has. The base account's are the session's.
         let home = match &credentials {
-            Some(_) => base.scoped(&home_region, credentials.clone())?,
+            Some(_) => base.scoped(&home_region, credentials.clone()),
             None => base.clone(),
         };
-        // The answer (or the failure, which each region's report then states) is kept in `home`.
+        // Asked here, before the regions run concurrently, so the one call is counted for the run and
+        // not for whichever region happens to ask first. A failure is not kept: each region asks again
+        // and its report says what failed.
         let _ = home.caller_account().await;
-        let listed = match cli.all_regions {
-            true => Some(home.enabled_regions().await),
-            false => None,
+        let listed = if cli.all_regions {
+            Some(home.enabled_regions().await)
+        } else {
+            None
         };
         if credentials.is_some() {
             run_calls.push(home.calls().snapshot());
@@ -134,7 +137,7 @@ async fn scopes(
         };
         for region in regions {
             let aws = base
-                .scoped(&region, credentials.clone())?
+                .scoped(&region, credentials.clone())
                 .with_identity_of(&home);
             scopes.push(Scope {
                 account: account.clone(),
