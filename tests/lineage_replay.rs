@@ -277,3 +277,67 @@ fn max_age_days_moves_the_staleness_threshold() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("max-age-days"), "{}", bad.stderr);
 }
+
+/// Copy a scenario folder, to change one answer in a test.
+fn copy_scenario(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).expect("read scenario") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_scenario(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn a_copy_is_traced_through_its_snapshot_in_its_own_region() {
+    // L02's parent in us-west-2 loses its SourceImageId: only its root snapshot's description (asked in
+    // us-west-2, where the snapshot is) says it is a copy of Amazon's image there.
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_scenario(&repo().join(LINEAGE), dir.path());
+    let parent = dir
+        .path()
+        .join("ec2/DescribeImages.us-west-2.ami-0cc0000000000a002.xml");
+    let xml = std::fs::read_to_string(&parent).expect("parent");
+    let xml = xml
+        .replace("<sourceImageId>ami-0cd00000000000001</sourceImageId>", "")
+        .replace("<sourceImageRegion>us-west-2</sourceImageRegion>", "");
+    std::fs::write(&parent, xml).expect("write");
+    std::fs::write(
+        dir.path().join("ec2/DescribeSnapshots.copy.xml"),
+        r#"<DescribeSnapshotsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>copy</requestId><snapshotSet><item><snapshotId>snap-0cc0000000000da02</snapshotId><ownerId>222233334444</ownerId><description>Copied for DestinationAmi ami-0cc0000000000a002 from SourceAmi ami-0cd00000000000001 for SourceSnapshot snap-0cd00000000000da1. Task created on 1,763,000,000,000.</description></item></snapshotSet></DescribeSnapshotsResponse>"#,
+    )
+    .expect("write");
+    let index = dir.path().join("exchanges.json");
+    let mut exchanges: Value =
+        serde_json::from_str(&std::fs::read_to_string(&index).expect("index")).expect("json");
+    exchanges["exchanges"]
+        .as_array_mut()
+        .expect("exchanges")
+        .push(json!({
+            "service": "ec2", "action": "DescribeSnapshots", "region": "us-west-2",
+            "params": {"Filter": [{"Name": "snapshot-id", "Value": ["snap-0cc0000000000da02"]}]},
+            "response": "ec2/DescribeSnapshots.copy.xml"
+        }));
+    std::fs::write(&index, exchanges.to_string()).expect("write index");
+
+    let scenario = dir.path().display().to_string();
+    let run = run(command()
+        .args([
+            "--replay", &scenario, "--now", NOW, "--format", "json", "image",
+        ])
+        .args([1, 2, 3, 4, 5, 6, 7, 10].map(lab))
+        .args(["--release", "emr-7.1.0", "--instance-type", "m5.xlarge"]));
+    let report = parse_report(&run);
+    let two = target(&report, &lab(2));
+    assert_eq!(
+        chain_ids(two),
+        ["ami-0cc0000000000a002", "ami-0cd00000000000001"]
+    );
+    assert_eq!(two["lineage"]["chain"][1]["source"], "snapshot_description");
+    assert_eq!(two["lineage"]["chain"][1]["region"], "us-west-2");
+    assert_eq!(provenance(two), Vec::<String>::new());
+}

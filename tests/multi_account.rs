@@ -193,6 +193,12 @@ fn every_format_says_where_each_target_is() {
             .stdout
             .contains("<property name=\"account\" value=\"222222222222\"/>")
     );
+    let sarif = multi(&THREE_ACCOUNTS_TWO_REGIONS, "sarif");
+    let log: Value = serde_json::from_str(&sarif.stdout).expect("SARIF is JSON");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "the EA032 note on a-west-etl's AMI");
+    assert_eq!(results[0]["properties"]["region"], "eu-west-1");
+    assert_eq!(results[0]["properties"]["account"], "111111111111");
     let markdown = multi(&THREE_ACCOUNTS_TWO_REGIONS, "markdown");
     assert!(
         markdown
@@ -317,4 +323,28 @@ fn bad_account_options_are_usage_errors() {
         "{}",
         missing_role.stderr
     );
+}
+
+/// Live mode (the standard credential chain, no --replay) with no region configured anywhere:
+/// --all-regions asks DescribeRegions in us-east-1, and the role is assumed through the endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_regions_needs_no_configured_region() {
+    use emr_ami_audit::replay::{ReplayServer, Scenario};
+    let scenario = Scenario::load(&repo().join(MULTI)).expect("scenario");
+    let server = ReplayServer::start(scenario).await;
+    let url = server.url();
+    let run = tokio::task::spawn_blocking(move || {
+        run(command()
+            .env("AWS_ACCESS_KEY_ID", LIVE_ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", LIVE_SECRET_KEY)
+            .args(["--endpoint-url", &url, "--now", NOW, "--format", "json"])
+            .args(["--accounts", "111111111111", "--role-arn", ROLE])
+            .args(["--external-id", "audit-2026", "--all-regions", "cluster"]))
+    })
+    .await
+    .expect("test thread");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = parse_report(&run);
+    assert_eq!(placed(&report).len(), 2, "both of the account's regions");
+    assert_eq!(report["stats"]["api_calls"]["ec2:DescribeRegions"], 1);
 }
