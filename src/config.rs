@@ -1,14 +1,14 @@
 //! `emr-ami-audit.toml`: defaults for the command line, severity per rule, and waivers. Parsed, then
-//! validated into [`Config`] with the line of every mistake; applied to a report after the rules ran.
+//! validated into [`Config`] with the line of every mistake. [`crate::sink`] applies its severities and
+//! waivers to the findings.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 
-use crate::report::{Report, Target};
 use crate::rules::{self, Severity};
 use crate::validate;
 
@@ -105,34 +105,6 @@ pub struct Config {
     pub defaults: Defaults,
     pub severity: BTreeMap<String, SeverityOverride>,
     pub waivers: Vec<Waiver>,
-}
-
-/// What became of a waiver in a run, for the report.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct WaiverOutcome {
-    pub rule: String,
-    pub target: String,
-    pub reason: String,
-    pub expires: Option<String>,
-    /// `applied`, `expired` (it matched, but no longer waives) or `unmatched`.
-    pub status: WaiverStatus,
-    /// Findings it matched.
-    pub matched: usize,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum WaiverStatus {
-    Applied,
-    Expired,
-    Unmatched,
-}
-
-/// A waived finding keeps its place in JSON and SARIF, marked with this.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Suppression {
-    pub reason: String,
-    pub expires: Option<String>,
 }
 
 /// `--config FILE`, else `./emr-ami-audit.toml` if there is one, else no configuration.
@@ -311,72 +283,6 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
-}
-
-impl Config {
-    /// Apply severities and waivers to a report's findings (nested ones too), as of `today`, and
-    /// record what each waiver did.
-    pub fn apply(&self, report: &mut Report, today: NaiveDate) {
-        let mut outcomes: Vec<WaiverOutcome> = self
-            .waivers
-            .iter()
-            .map(|w| WaiverOutcome {
-                rule: w.rule.clone(),
-                target: w.target.clone(),
-                reason: w.reason.clone(),
-                expires: w.expires.map(|d| d.to_string()),
-                status: WaiverStatus::Unmatched,
-                matched: 0,
-            })
-            .collect();
-        for target in &mut report.targets {
-            self.apply_to(target, today, &mut outcomes);
-        }
-        if !self.waivers.is_empty() {
-            report.waivers = Some(outcomes);
-        }
-        report.summarize();
-    }
-
-    fn apply_to(&self, target: &mut Target, today: NaiveDate, outcomes: &mut [WaiverOutcome]) {
-        target
-            .findings
-            .retain(|f| self.severity.get(&f.rule) != Some(&SeverityOverride::Off));
-        for finding in &mut target.findings {
-            if let Some(SeverityOverride::Set(severity)) = self.severity.get(&finding.rule) {
-                finding.severity = *severity;
-            }
-            let Some((index, waiver)) = self
-                .waivers
-                .iter()
-                .enumerate()
-                .find(|(_, w)| w.rule == finding.rule && glob_match(&w.target, &target.id))
-            else {
-                continue;
-            };
-            let outcome = &mut outcomes[index];
-            outcome.matched += 1;
-            match waiver.expires {
-                Some(expires) if expires < today => {
-                    outcome.status = WaiverStatus::Expired;
-                    finding.message = format!(
-                        "{} (the waiver of line {} expired on {expires}: {})",
-                        finding.message, waiver.line, waiver.reason
-                    );
-                }
-                _ => {
-                    outcome.status = WaiverStatus::Applied;
-                    finding.suppressed = Some(Suppression {
-                        reason: waiver.reason.clone(),
-                        expires: waiver.expires.map(|d| d.to_string()),
-                    });
-                }
-            }
-        }
-        for image in target.images.iter_mut().flatten() {
-            self.apply_to(image, today, outcomes);
-        }
-    }
 }
 
 /// `emr-ami-audit init`: a commented starting point.

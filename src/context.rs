@@ -52,6 +52,28 @@ pub struct ContextSummary {
 }
 
 impl Context {
+    /// The context of one account and region: no instance types or applications yet, the launching
+    /// account the given one or else the caller's.
+    pub fn new(
+        release: Release,
+        region: &str,
+        now: DateTime<Utc>,
+        thresholds: Thresholds,
+        caller_account: Option<String>,
+        launching_account: Option<String>,
+    ) -> Context {
+        Context {
+            release,
+            instance_types: Vec::new(),
+            applications: Vec::new(),
+            launching_account: launching_account.or(caller_account.clone()),
+            caller_account,
+            region: region.to_string(),
+            thresholds,
+            now,
+        }
+    }
+
     pub fn summary(&self) -> ContextSummary {
         ContextSummary {
             release: Some(self.release.to_string()),

@@ -35,6 +35,21 @@ pub enum PlanError {
     Unsupported { path: PathBuf, reason: String },
     #[error("invalid --parameter '{0}': expected KEY=VALUE")]
     Parameter(String),
+    #[error("plan file '{0}' is not a regular file")]
+    NotAFile(PathBuf),
+}
+
+/// Before any call: the plan names a regular file (not a directory, FIFO or device).
+pub fn check_file(path: &Path) -> Result<(), PlanError> {
+    let metadata = std::fs::metadata(path).map_err(|source| PlanError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(PlanError::NotAFile(path.to_path_buf()))
+    }
 }
 
 /// `KEY=VALUE` pairs from `--parameter`.

@@ -1,6 +1,9 @@
 //! From targets to facts: which calls to make, batched and made once per run.
 
+mod clusters;
 mod lineage;
+
+pub use clusters::{ClusterSelection, DescribedClusters, describe_clusters};
 
 use std::collections::{BTreeMap, BTreeSet};
 

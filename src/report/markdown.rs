@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use super::located::kind_name;
 use super::{Report, ReportedFinding, Status, Target};
-use crate::config::WaiverStatus;
 use crate::rules::Severity;
+use crate::sink::WaiverStatus;
 
 pub fn render_markdown(report: &Report) -> String {
     let mut out = String::from("### emr-ami-audit\n\n");

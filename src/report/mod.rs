@@ -17,10 +17,11 @@ pub use markdown::render_markdown;
 pub use sarif::render_sarif;
 pub use table::render_table;
 
-use crate::config::{Suppression, WaiverOutcome};
 use crate::context::ContextSummary;
 use crate::lineage::Lineage;
-use crate::rules::{self, Finding, Severity};
+use crate::rules::Severity;
+use crate::sink::Sink;
+pub use crate::sink::{ReportedFinding, Suppression, WaiverOutcome, WaiverStatus};
 
 /// Version of the JSON report's schema (`schema/report.schema.json`); bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -133,21 +134,6 @@ impl Target {
     }
 }
 
-/// A finding with the registry's words about its rule.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ReportedFinding {
-    pub rule: String,
-    pub name: String,
-    pub severity: Severity,
-    pub message: String,
-    pub evidence: BTreeMap<String, String>,
-    pub remediation: String,
-    pub doc_url: String,
-    /// Set when a waiver of the configuration accepts the finding.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<Suppression>,
-}
-
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Stats {
     /// Calls per `service:Action`.
@@ -156,6 +142,17 @@ pub struct Stats {
     /// Runs over several accounts or regions: the calls made in each.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<ScopeStats>>,
+}
+
+impl Stats {
+    /// The calls counted, and the time since `started`.
+    pub fn since(started: std::time::Instant, api_calls: BTreeMap<String, u64>) -> Stats {
+        Stats {
+            api_calls,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            scopes: None,
+        }
+    }
 }
 
 /// The calls made in one account and region.
@@ -168,19 +165,10 @@ pub struct ScopeStats {
     pub api_calls: BTreeMap<String, u64>,
 }
 
-impl ReportedFinding {
-    pub fn from_finding(finding: Finding) -> Self {
-        let rule = rules::find(finding.rule);
-        ReportedFinding {
-            rule: finding.rule.to_string(),
-            name: rule.map(|r| r.name).unwrap_or_default().to_string(),
-            severity: finding.severity,
-            message: finding.message,
-            evidence: finding.evidence,
-            remediation: rule.map(|r| r.remediation).unwrap_or_default().to_string(),
-            doc_url: rule.map(|r| r.doc_url).unwrap_or_default().to_string(),
-            suppressed: None,
-        }
+fn judge_target(target: &mut Target, sink: &mut Sink<'_>) {
+    sink.judge(&target.id, &mut target.findings);
+    for image in target.images.iter_mut().flatten() {
+        judge_target(image, sink);
     }
 }
 
@@ -200,6 +188,15 @@ impl Report {
         };
         report.summarize();
         report
+    }
+
+    /// Let the sink judge every finding (nested targets' too), then count again.
+    pub fn judge(&mut self, mut sink: Sink<'_>) {
+        for target in &mut self.targets {
+            judge_target(target, &mut sink);
+        }
+        self.waivers = sink.outcomes();
+        self.summarize();
     }
 
     /// Count findings by severity (waived ones apart) and targets by status.

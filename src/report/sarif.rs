@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::located::{Located, kind_name, located};
 use super::{Report, ReportedFinding, Status, TargetKind};
-use crate::config::WaiverStatus;
 use crate::rules::{self, Rule, Severity};
+use crate::sink::WaiverStatus;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/emr-ami-audit/emr-ami-audit";

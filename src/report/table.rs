@@ -6,8 +6,8 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
 
 use super::{Report, ReportedFinding, Status, Target};
-use crate::config::WaiverStatus;
 use crate::rules::Severity;
+use crate::sink::WaiverStatus;
 
 struct Style {
     colour: bool,

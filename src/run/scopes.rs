@@ -6,11 +6,12 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
-use super::{Job, RunError, Session, connect, ordered_unique, progress, run_job};
+use super::session::Session;
+use super::{RunError, audit_scope};
 use crate::aws::{AssumedCredentials, Aws, RoleSpec};
-use crate::cli::Cli;
+use crate::invocation::{AuditJob, Invocation};
+use crate::progress::Progress;
 use crate::report::{Report, ScopeStats, Stats};
-use crate::validate::{self, InputError};
 
 /// Accounts and regions audited at once: each has its own API rate limits, and `--concurrency` bounds
 /// the calls within each.
@@ -43,33 +44,20 @@ fn label(account: Option<&str>, region: &str) -> String {
 /// `--accounts` through its assumed role; the first region, each of `--region`, or every region
 /// enabled for the account (`--all-regions`). An account or region that fails is reported and the
 /// others go on.
-pub(super) async fn audit(cli: &Cli, job: Job<'_>) -> Result<(Report, Session), RunError> {
-    let accounts = accounts(cli)?;
-    if cli.record.is_some() && !accounts.is_empty() {
-        return Err(InputError::RecordManyAccounts.into());
-    }
-    // AMI IDs, cluster IDs and launch plans belong to one region; only scans span several.
-    if cli.all_regions || cli.region.len() > 1 {
-        let one_region = match job {
-            Job::Image(_) => Some("AMI IDs belong"),
-            Job::Plan(_) => Some("a launch plan belongs"),
-            Job::Cluster(args) if !args.clusters.is_empty() => Some("cluster IDs belong"),
-            Job::Cluster(_) => None,
-        };
-        if let Some(what) = one_region {
-            return Err(InputError::OneRegion(what.to_string()).into());
-        }
-    }
-    let session = connect(cli).await?;
-    if accounts.is_empty() && !cli.all_regions && cli.region.len() <= 1 {
-        let report = run_job(cli, job, &session.aws).await?;
+pub(super) async fn audit(
+    invocation: &Invocation,
+    job: &AuditJob,
+) -> Result<(Report, Session), RunError> {
+    let session = Session::connect(invocation).await?;
+    if !invocation.aws.many_scopes() {
+        let report = audit_scope(invocation, job, &session.aws).await?;
         return Ok((report, session));
     }
     let started = Instant::now();
     let mut errors = Vec::new();
     let mut run_calls = Vec::new();
-    let scopes = scopes(cli, &session.aws, accounts, &mut errors, &mut run_calls).await?;
-    let parts = run_in_scopes(cli, job, scopes).await?;
+    let scopes = scopes(invocation, &session.aws, &mut errors, &mut run_calls).await;
+    let parts = run_in_scopes(invocation, job, scopes).await?;
     run_calls.push(session.aws.calls().snapshot());
     Ok((merge(parts, errors, run_calls, started), session))
 }
@@ -77,23 +65,23 @@ pub(super) async fn audit(cli: &Cli, job: Job<'_>) -> Result<(Report, Session), 
 /// The (account, region) pairs to audit. An account whose role can't be assumed, or whose regions
 /// can't be listed, goes into `errors`; the calls made to find out go into `run_calls`.
 async fn scopes(
-    cli: &Cli,
+    invocation: &Invocation,
     base: &Aws,
-    accounts: Vec<String>,
     errors: &mut Vec<String>,
     run_calls: &mut Vec<BTreeMap<String, u64>>,
-) -> Result<Vec<Scope>, RunError> {
+) -> Vec<Scope> {
+    let settings = &invocation.aws;
     let home_region = base.region().to_string();
-    let identities: Vec<Option<String>> = if accounts.is_empty() {
+    let identities: Vec<Option<String>> = if settings.accounts.is_empty() {
         vec![None]
     } else {
-        accounts.into_iter().map(Some).collect()
+        settings.accounts.iter().cloned().map(Some).collect()
     };
     let mut scopes = Vec::new();
     for account in identities {
         let credentials = match &account {
             None => None,
-            Some(id) => match assume(cli, base, id).await {
+            Some(id) => match assume(invocation, base, id).await {
                 Ok(credentials) => Some(credentials),
                 Err(error) => {
                     errors.push(format!("account {id}: not audited: {error}"));
@@ -111,7 +99,7 @@ async fn scopes(
         // not for whichever region happens to ask first. A failure is not kept: each region asks again
         // and its report says what failed.
         let _ = home.caller_account().await;
-        let listed = if cli.all_regions {
+        let listed = if settings.all_regions {
             Some(home.enabled_regions().await)
         } else {
             None
@@ -130,10 +118,10 @@ async fn scopes(
                     continue;
                 }
             }
-        } else if cli.region.is_empty() {
+        } else if settings.regions.is_empty() {
             vec![home_region.clone()]
         } else {
-            ordered_unique(&cli.region)
+            settings.regions.clone()
         };
         for region in regions {
             let aws = base
@@ -146,23 +134,24 @@ async fn scopes(
             });
         }
     }
-    Ok(scopes)
+    scopes
 }
 
 /// Assume `--role-arn` (with `{account}` replaced) in `account`.
 async fn assume(
-    cli: &Cli,
+    invocation: &Invocation,
     base: &Aws,
     account: &str,
 ) -> Result<AssumedCredentials, crate::facts::CollectError> {
+    let settings = &invocation.aws;
     let role = RoleSpec {
-        role_arn: cli
+        role_arn: settings
             .role_arn
             .clone()
             .unwrap_or_default()
             .replace("{account}", account),
-        external_id: cli.external_id.clone(),
-        session_name: cli.role_session_name.clone(),
+        external_id: settings.external_id.clone(),
+        session_name: settings.role_session_name.clone(),
     };
     tracing::info!("assuming {} for account {account}", role.role_arn);
     base.assume_role(&role).await
@@ -171,23 +160,19 @@ async fn assume(
 /// The command in each scope, a few at a time, in a stable order. One progress bar counts the scopes;
 /// the per-cluster bars stay off.
 async fn run_in_scopes(
-    cli: &Cli,
-    job: Job<'_>,
+    invocation: &Invocation,
+    job: &AuditJob,
     scopes: Vec<Scope>,
 ) -> Result<Vec<ScopeReport>, RunError> {
-    let bar = progress(cli, scopes.len(), "auditing accounts and regions");
-    let quiet = Cli {
-        no_progress: true,
-        ..cli.clone()
-    };
-    let quiet = &quiet;
+    let bar = Progress::new(invocation.progress).bar(scopes.len(), "auditing accounts and regions");
+    let quiet = &invocation.quiet();
     let results: Vec<Result<ScopeReport, RunError>> = futures::stream::iter(scopes)
         .map(|scope| async move {
             tracing::info!(
                 "auditing {}",
                 label(scope.account.as_deref(), &scope.region)
             );
-            let report = run_job(quiet, job, &scope.aws).await?;
+            let report = audit_scope(quiet, job, &scope.aws).await?;
             Ok(ScopeReport {
                 account: scope.account,
                 region: scope.region,
@@ -238,41 +223,4 @@ fn merge(
         scopes: Some(scopes),
     };
     Report::new(targets, errors, stats)
-}
-
-/// The accounts of `--accounts` (IDs, or `@FILE` with IDs separated by commas, spaces or lines and
-/// `#` comments), validated, in order, once each.
-fn accounts(cli: &Cli) -> Result<Vec<String>, RunError> {
-    let mut accounts = Vec::new();
-    for value in &cli.accounts {
-        let listed: Vec<String> = match value.strip_prefix('@') {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| InputError::AccountsFile(path.to_string(), e.to_string()))?;
-                text.lines()
-                    .map(|line| line.split('#').next().unwrap_or_default())
-                    .flat_map(|line| line.split([',', ' ', '\t']))
-                    .map(str::trim)
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }
-            None => vec![value.trim().to_string()],
-        };
-        if listed.is_empty() {
-            return Err(InputError::NoAccounts(value.clone()).into());
-        }
-        for account in listed {
-            validate::account(&account)?;
-            if !accounts.contains(&account) {
-                accounts.push(account);
-            }
-        }
-    }
-    if let Some(arn) = &cli.role_arn
-        && !arn.contains("{account}")
-    {
-        return Err(InputError::RoleArnTemplate(arn.clone()).into());
-    }
-    Ok(accounts)
 }

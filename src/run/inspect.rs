@@ -1,0 +1,42 @@
+//! `inspect ROOT`: the image-content rules on a root filesystem.
+
+use std::time::Instant;
+
+use crate::contents;
+use crate::context::Context;
+use crate::invocation::{InspectJob, Invocation};
+use crate::report::{Report, ReportedFinding, Stats, Target, TargetKind};
+use crate::rules;
+
+pub(super) fn inspect(invocation: &Invocation, job: &InspectJob) -> Report {
+    let started = Instant::now();
+    let facts = contents::read(&job.root);
+    let context = Context::new(
+        job.release,
+        "",
+        invocation.now,
+        invocation.thresholds,
+        None,
+        None,
+    );
+    let mut target = Target::new(
+        TargetKind::Rootfs,
+        job.root.display().to_string(),
+        String::new(),
+        context.summary(),
+    );
+    target.findings = rules::evaluate_contents(&facts, &context)
+        .into_iter()
+        .map(ReportedFinding::from_finding)
+        .collect();
+    let errors = facts
+        .unreadable
+        .iter()
+        .map(|u| format!("could not read {u}"))
+        .collect();
+    Report::new(
+        vec![target],
+        errors,
+        Stats::since(started, Default::default()),
+    )
+}

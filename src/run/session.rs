@@ -1,0 +1,94 @@
+//! The clients of a run: the replay server's, or the AWS configuration chain's (recording if asked),
+//! and what happens after the report (unused recordings, writing the recording).
+
+use crate::aws::{Aws, AwsOptions};
+use crate::invocation::Invocation;
+use crate::replay::{RecordOptions, Recorder, ReplayServer, Scenario};
+use crate::report::Report;
+
+use super::RunError;
+
+/// The clients of a run, the replay server they talk to (alive as long as they are) and the recorder.
+pub(super) struct Session {
+    pub(super) aws: Aws,
+    server: Option<ReplayServer>,
+    recorder: Option<Recorder>,
+}
+
+impl Session {
+    /// Clients for this run. The first network step of a run: everything before it was checked.
+    pub(super) async fn connect(invocation: &Invocation) -> Result<Session, RunError> {
+        let settings = &invocation.aws;
+        if let Some(replay) = &settings.replay {
+            let scenario = Scenario::load(&replay.dir)?;
+            let server = ReplayServer::start_with_faults(scenario, replay.faults).await;
+            let region = settings
+                .regions
+                .first()
+                .map(String::as_str)
+                .or(server.region())
+                .unwrap_or("us-east-1");
+            let aws = Aws::for_replay(&server.url(), region, settings.max_attempts)?;
+            return Ok(Session {
+                aws,
+                server: Some(server),
+                recorder: None,
+            });
+        }
+        let recorder = settings.record.as_ref().map(|_| Recorder::default());
+        let options = AwsOptions {
+            region: settings.regions.first().cloned(),
+            profile: settings.profile.clone(),
+            endpoint_url: settings.endpoint_url.clone(),
+            recorder: recorder.clone(),
+            max_attempts: settings.max_attempts,
+            // DescribeRegions is global in effect: any enabled region answers for all.
+            fallback_region: settings.all_regions.then(|| "us-east-1".to_string()),
+        };
+        Ok(Session {
+            aws: Aws::from_environment(&options).await?,
+            server: None,
+            recorder,
+        })
+    }
+
+    /// After the report: `--replay-strict` lists unused recordings; `--record` writes the recording.
+    pub(super) fn finish(
+        self,
+        invocation: &Invocation,
+        report: &mut Report,
+    ) -> Result<(), RunError> {
+        let settings = &invocation.aws;
+        if settings.replay.as_ref().is_some_and(|r| r.strict)
+            && let Some(server) = &self.server
+        {
+            report.errors.extend(
+                server
+                    .unused()
+                    .into_iter()
+                    .map(|e| format!("recording not used: {e}")),
+            );
+        }
+        if let (Some(record), Some(recorder)) = (&settings.record, &self.recorder) {
+            let command: Vec<String> = std::env::args().skip(1).collect();
+            let options = RecordOptions {
+                description: format!(
+                    "Recorded by emr-ami-audit {} in {}: emr-ami-audit {}",
+                    env!("CARGO_PKG_VERSION"),
+                    self.aws.region(),
+                    command.join(" ")
+                ),
+                region: self.aws.region().to_string(),
+                force: record.force,
+                redact_account: record.redact_account,
+            };
+            recorder.write(&record.dir, &options)?;
+            eprintln!(
+                "emr-ami-audit: recorded {} exchanges to {}",
+                recorder.len(),
+                record.dir.display()
+            );
+        }
+        Ok(())
+    }
+}
