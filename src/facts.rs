@@ -117,7 +117,11 @@ pub struct CollectError {
     pub action: String,
     /// AWS error code (`UnauthorizedOperation`), or a transport failure's kind.
     pub code: String,
+    /// One line, cut short: never a raw body.
     pub message: String,
+    /// The HTTP status of the answer, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 impl CollectError {
@@ -141,6 +145,9 @@ impl CollectError {
 impl fmt::Display for CollectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{} failed: {}", self.service, self.action, self.code)?;
+        if let Some(status) = self.status {
+            write!(f, " (HTTP {status})")?;
+        }
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }

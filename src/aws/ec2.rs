@@ -105,6 +105,7 @@ impl Aws {
                     action: "DescribeImages".into(),
                     code: "TooManyRetries".into(),
                     message: "EC2 kept naming images that were not in the request".into(),
+                    status: None,
                 });
             }
             self.calls.record("ec2", "DescribeImages");

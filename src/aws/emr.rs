@@ -87,6 +87,7 @@ impl Aws {
             action: "DescribeCluster".into(),
             code: "EmptyAnswer".into(),
             message: format!("no cluster in the answer for {cluster_id}"),
+            status: None,
         })?;
         let text = |v: Option<&str>| v.map(str::to_string);
         let collection = match cluster.instance_collection_type() {

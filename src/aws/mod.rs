@@ -4,6 +4,7 @@
 
 mod ec2;
 mod emr;
+mod integrity;
 mod lineage;
 mod network;
 mod paging;
@@ -19,7 +20,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 pub use ec2::{ImageBatch, InstanceTypeBatch};
 pub use emr::container;
@@ -28,6 +30,7 @@ pub use scope::{AssumedCredentials, RoleSpec};
 
 use crate::facts::CollectError;
 use crate::replay::Recorder;
+use integrity::{IntegrityInterceptor, MalformedResponse};
 use recording::RecordingInterceptor;
 
 /// Where the clients send their requests.
@@ -154,9 +157,9 @@ impl Aws {
 
     /// Clients in `region` (which `config` names) with their own call count and identity.
     fn build(config: &SdkConfig, region: String, recorder: Option<&Recorder>) -> Aws {
-        let mut ec2 = aws_sdk_ec2::config::Builder::from(config);
-        let mut emr = aws_sdk_emr::config::Builder::from(config);
-        let mut sts = aws_sdk_sts::config::Builder::from(config);
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(config).interceptor(IntegrityInterceptor);
+        let mut emr = aws_sdk_emr::config::Builder::from(config).interceptor(IntegrityInterceptor);
+        let mut sts = aws_sdk_sts::config::Builder::from(config).interceptor(IntegrityInterceptor);
         if let Some(recorder) = recorder {
             let interceptor = || RecordingInterceptor {
                 recorder: recorder.clone(),
@@ -194,30 +197,108 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// An SDK error as a fact: the AWS error code when AWS sent one, else what kind of failure it was.
-fn collect_error<E, R>(service: &str, action: &str, error: &SdkError<E, R>) -> CollectError
+/// Longest error message kept from an answer: enough for any AWS message, not for a page of HTML.
+const MESSAGE_LIMIT: usize = 300;
+
+/// An SDK error as a fact, in one line: the AWS error code and message when AWS sent them, else what
+/// kind of failure it was, with the HTTP status. Never the raw body or the SDK's debug dump.
+fn collect_error<E>(service: &str, action: &str, error: &SdkError<E, HttpResponse>) -> CollectError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    let code = error.code().map(str::to_string).unwrap_or_else(|| {
-        match error {
+    let status = error.raw_response().map(|r| r.status().as_u16());
+    let malformed = source_of::<MalformedResponse>(error);
+    let code = match (error.code(), malformed) {
+        (_, Some(_)) => "MalformedResponse".to_string(),
+        (Some(code), None) => code.to_string(),
+        (None, None) => match error {
             SdkError::DispatchFailure(_) => "ConnectionError",
             SdkError::TimeoutError(_) => "Timeout",
             SdkError::ResponseError(_) => "InvalidResponse",
             SdkError::ConstructionFailure(_) => "InvalidRequest",
+            SdkError::ServiceError(_) => "UnknownError",
             _ => "UnknownError",
         }
-        .to_string()
-    });
-    let message = error
-        .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| DisplayErrorContext(error).to_string());
+        .to_string(),
+    };
+    let message = match (malformed, error.message(), error) {
+        (Some(malformed), _, _) => format!(
+            "malformed response to {service}:{action} (HTTP {}, {} bytes)",
+            malformed.status, malformed.bytes
+        ),
+        (None, Some(message), _) => message.to_string(),
+        (None, None, SdkError::TimeoutError(_)) => "no answer in time".to_string(),
+        (None, None, SdkError::DispatchFailure(failure)) => {
+            if failure.is_timeout() {
+                "connection timed out".to_string()
+            } else if failure.is_io() {
+                "connection failed".to_string()
+            } else {
+                "the request could not be sent".to_string()
+            }
+        }
+        (None, None, SdkError::ResponseError(_)) => match error.raw_response() {
+            Some(raw) => format!(
+                "the answer could not be read (HTTP {}, {} bytes)",
+                raw.status().as_u16(),
+                raw.body().bytes().map(<[u8]>::len).unwrap_or_default()
+            ),
+            None => "the answer could not be read".to_string(),
+        },
+        (None, None, _) => match error.raw_response() {
+            Some(raw) => format!(
+                "HTTP {} with no AWS error in the answer ({} bytes)",
+                raw.status().as_u16(),
+                raw.body().bytes().map(<[u8]>::len).unwrap_or_default()
+            ),
+            None => "the call failed without an answer".to_string(),
+        },
+    };
     CollectError {
         service: service.to_string(),
         action: action.to_string(),
-        code,
-        message,
+        code: one_line(&code, 100),
+        message: one_line(&message, MESSAGE_LIMIT),
+        status,
     }
+}
+
+/// The first error of type `T` in the chain of `error`'s sources.
+fn source_of<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// `text` on one line (every run of whitespace and control characters one space), cut to `limit`
+/// characters with an ellipsis.
+fn one_line(text: &str, limit: usize) -> String {
+    let mut out = String::new();
+    let mut chars = 0;
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = !out.is_empty();
+            continue;
+        }
+        if chars >= limit {
+            out.push('…');
+            return out;
+        }
+        if space {
+            out.push(' ');
+            chars += 1;
+            space = false;
+        }
+        out.push(c);
+        chars += 1;
+    }
+    out
 }

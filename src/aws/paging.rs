@@ -51,6 +51,7 @@ where
         action: action.into(),
         code: "TooManyPages".into(),
         message: format!("stopped after {MAX_PAGES} pages"),
+        status: None,
     })
 }
 

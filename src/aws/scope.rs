@@ -88,6 +88,7 @@ fn assume_role_error(role_arn: &str, error: &CredentialsError) -> CollectError {
                 action: "AssumeRole".into(),
                 code: sts.code().unwrap_or("AssumeRoleFailed").to_string(),
                 message: format!("{role_arn}: {}", sts.message().unwrap_or_default()),
+                status: None,
             };
         }
         source = current.source();
@@ -97,6 +98,7 @@ fn assume_role_error(role_arn: &str, error: &CredentialsError) -> CollectError {
         action: "AssumeRole".into(),
         code: "AssumeRoleFailed".into(),
         message: format!("{role_arn}: {}", DisplayErrorContext(error)),
+        status: None,
     }
 }
 

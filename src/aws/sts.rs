@@ -30,6 +30,7 @@ impl Aws {
                 action: "GetCallerIdentity".into(),
                 code: "MissingAccount".into(),
                 message: "the answer named no account".into(),
+                status: None,
             })
     }
 

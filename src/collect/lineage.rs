@@ -583,6 +583,7 @@ mod tests {
             action: "GetImageAncestry".into(),
             code: code.into(),
             message: String::new(),
+            status: None,
         };
         assert!(api_unavailable(&error("UnauthorizedOperation")));
         assert!(api_unavailable(&error("InvalidAction")));

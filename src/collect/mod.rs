@@ -176,6 +176,7 @@ async fn region_facts(
                                 action: "DescribeInstanceTypes".into(),
                                 code: "EmptyAnswer".into(),
                                 message: format!("EC2 did not describe {name}"),
+                                status: None,
                             })
                         });
                     }
@@ -188,6 +189,7 @@ async fn region_facts(
                             action: "DescribeInstanceTypes".into(),
                             code: "InvalidInstanceType".into(),
                             message: format!("EC2 says {name} does not exist"),
+                            status: None,
                         };
                         facts.instance_types.insert(name.clone(), Err(error));
                     }
@@ -266,6 +268,7 @@ fn settle<T: Clone>(
                     action: "Describe".into(),
                     code: "EmptyAnswer".into(),
                     message: format!("EC2 did not describe {id}"),
+                    status: None,
                 });
                 into.insert(id.clone(), value);
             }

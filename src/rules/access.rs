@@ -381,6 +381,7 @@ mod tests {
             action: "DescribeImageAttribute".into(),
             code: "UnauthorizedOperation".into(),
             message: "You are not authorized".into(),
+            status: None,
         }));
         let findings = launch_permission(
             &ImageSubject {

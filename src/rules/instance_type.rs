@@ -289,6 +289,7 @@ mod tests {
                 action: "DescribeInstanceTypes".into(),
                 code: "UnauthorizedOperation".into(),
                 message: "not allowed".into(),
+                status: None,
             }),
         );
         let findings = architecture_matches_instance_type(
