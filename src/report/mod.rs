@@ -20,7 +20,7 @@ pub use table::render_table;
 use crate::config::{Suppression, WaiverOutcome};
 use crate::context::ContextSummary;
 use crate::lineage::Lineage;
-use crate::rules::{self, Finding, Severity};
+use crate::rules::{Finding, Severity};
 
 /// Version of the JSON report's schema (`schema/report.schema.json`); bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -133,7 +133,7 @@ impl Target {
     }
 }
 
-/// A finding with the registry's words about its rule.
+/// A finding with the registry's words about its rule (the finding's own rule: never blank).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReportedFinding {
     pub rule: String,
@@ -170,15 +170,15 @@ pub struct ScopeStats {
 
 impl ReportedFinding {
     pub fn from_finding(finding: Finding) -> Self {
-        let rule = rules::find(finding.rule);
+        let rule = finding.rule;
         ReportedFinding {
-            rule: finding.rule.to_string(),
-            name: rule.map(|r| r.name).unwrap_or_default().to_string(),
+            rule: rule.id.to_string(),
+            name: rule.name.to_string(),
             severity: finding.severity,
             message: finding.message,
             evidence: finding.evidence,
-            remediation: rule.map(|r| r.remediation).unwrap_or_default().to_string(),
-            doc_url: rule.map(|r| r.doc_url).unwrap_or_default().to_string(),
+            remediation: rule.remediation.to_string(),
+            doc_url: rule.doc_url.to_string(),
             suppressed: None,
         }
     }
