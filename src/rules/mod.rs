@@ -1,8 +1,10 @@
 //! The rule registry. A rule is data (ID, name, severity, docs) plus a pure check function over facts
-//! and a [`Context`]. `emr-ami-audit rules`, the reports and the README table all read this registry.
+//! and a [`Context`]. `emr-ami-audit rules`, the reports and the README table all read this registry;
+//! [`catalogue`] renders it.
 
 mod access;
 mod availability;
+pub mod catalogue;
 mod cluster;
 mod contents;
 mod instance_type;
@@ -171,18 +173,6 @@ pub fn find(key: &str) -> Option<&'static Rule> {
     registry()
         .iter()
         .find(|r| r.id.eq_ignore_ascii_case(key) || r.name == key)
-}
-
-/// The catalogue as a Markdown table (the README's rule table is this, kept in step by a test).
-pub fn catalogue_markdown() -> String {
-    let mut table = String::from("| ID | Name | Default | Title |\n|---|---|---|---|\n");
-    for rule in registry() {
-        table.push_str(&format!(
-            "| {} | `{}` | {} | {} |\n",
-            rule.id, rule.name, rule.severity, rule.title
-        ));
-    }
-    table
 }
 
 /// Run every image rule over one image.

@@ -6,8 +6,6 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use futures::StreamExt;
 
 use crate::audit;
@@ -30,6 +28,7 @@ use crate::replay::{
 };
 use crate::report::TargetKind;
 use crate::report::{self, Report, ReportedFinding, Stats, Target};
+use crate::rules::catalogue::{self, Style};
 use crate::rules::{self, Severity};
 use crate::validate::{self, InputError};
 
@@ -775,60 +774,20 @@ fn threshold(fail_on: Option<FailOn>) -> Option<Severity> {
 }
 
 fn explain_rules(key: Option<&str>, format: Format) -> Result<Outcome, RunError> {
+    // The catalogue is for people in every format but JSON.
+    let style = match format {
+        Format::Json => Style::Json,
+        Format::Table | Format::Sarif | Format::Junit | Format::Markdown => Style::Text,
+    };
     let stdout = match key {
-        None => match format {
-            Format::Json => {
-                let list: Vec<serde_json::Value> =
-                    rules::registry().iter().map(rule_json).collect();
-                serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
-            }
-            // The catalogue is for people in every other format.
-            Format::Table | Format::Sarif | Format::Junit | Format::Markdown => {
-                let mut table = Table::new();
-                table.load_preset(UTF8_FULL_CONDENSED);
-                table.set_content_arrangement(ContentArrangement::Dynamic);
-                table.set_header(["ID", "Name", "Severity", "Title"]);
-                for rule in rules::registry() {
-                    table.add_row(vec![rule.id, rule.name, rule.severity.as_str(), rule.title]);
-                }
-                format!("{table}\n")
-            }
-        },
+        None => catalogue::list(style),
         Some(key) => {
             let rule = rules::find(key).ok_or_else(|| RunError::UnknownRule(key.to_string()))?;
-            match format {
-                Format::Json => {
-                    serde_json::to_string_pretty(&rule_json(rule)).unwrap_or_default() + "\n"
-                }
-                Format::Table | Format::Sarif | Format::Junit | Format::Markdown => format!(
-                    "{} {} ({})\n{}\n\nWhy: {}\n\nRemediation: {}\n\nSource: {}\nDocs: {}\n",
-                    rule.id,
-                    rule.name,
-                    rule.severity,
-                    rule.title,
-                    rule.explanation,
-                    rule.remediation,
-                    rule.source,
-                    rule.doc_url
-                ),
-            }
+            catalogue::one(rule, style)
         }
     };
     Ok(Outcome {
         stdout,
         exit_code: 0,
-    })
-}
-
-fn rule_json(rule: &rules::Rule) -> serde_json::Value {
-    serde_json::json!({
-        "id": rule.id,
-        "name": rule.name,
-        "severity": rule.severity,
-        "title": rule.title,
-        "explanation": rule.explanation,
-        "remediation": rule.remediation,
-        "source": rule.source,
-        "doc_url": rule.doc_url,
     })
 }
