@@ -8,9 +8,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::config::{Config, SeverityOverride, glob_match};
-use crate::rules::{self, Finding, Severity};
+use crate::rules::{Finding, Severity};
 
-/// A finding with the registry's words about its rule, as the sink let it through.
+/// A finding with the registry's words about its rule (the finding's own rule: never blank), as the
+/// sink let it through.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReportedFinding {
     pub rule: String,
@@ -27,15 +28,15 @@ pub struct ReportedFinding {
 
 impl ReportedFinding {
     pub fn from_finding(finding: Finding) -> Self {
-        let rule = rules::find(finding.rule);
+        let rule = finding.rule;
         ReportedFinding {
-            rule: finding.rule.to_string(),
-            name: rule.map(|r| r.name).unwrap_or_default().to_string(),
+            rule: rule.id.to_string(),
+            name: rule.name.to_string(),
             severity: finding.severity,
             message: finding.message,
             evidence: finding.evidence,
-            remediation: rule.map(|r| r.remediation).unwrap_or_default().to_string(),
-            doc_url: rule.map(|r| r.doc_url).unwrap_or_default().to_string(),
+            remediation: rule.remediation.to_string(),
+            doc_url: rule.doc_url.to_string(),
             suppressed: None,
         }
     }

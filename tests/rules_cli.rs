@@ -62,7 +62,7 @@ fn readme_rule_table_matches_the_registry() {
         .expect("rules:start marker")
         + "<!-- rules:start -->\n".len();
     let end = readme.find("<!-- rules:end -->").expect("rules:end marker");
-    let expected = rules::catalogue_markdown();
+    let expected = rules::catalogue::markdown();
     assert_eq!(
         &readme[start..end],
         expected,

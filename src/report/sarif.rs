@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::located::{Located, kind_name, located};
 use super::{Report, ReportedFinding, Status, TargetKind};
-use crate::rules::{self, Rule, Severity};
+use crate::rules::catalogue::{sarif_descriptor, sarif_level};
+use crate::rules::{self, Rule};
 use crate::sink::WaiverStatus;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -19,7 +20,7 @@ const FINGERPRINT: &str = "emrAmiAudit/v1";
 
 pub fn render_sarif(report: &Report) -> String {
     let registry = rules::registry();
-    let descriptors: Vec<Value> = registry.iter().map(descriptor).collect();
+    let descriptors: Vec<Value> = registry.iter().map(sarif_descriptor).collect();
     let mut notifications: Vec<Value> = report
         .errors
         .iter()
@@ -63,40 +64,6 @@ pub fn render_sarif(report: &Report) -> String {
     text
 }
 
-fn level(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "note",
-    }
-}
-
-fn descriptor(rule: &Rule) -> Value {
-    let mut descriptor = json!({
-        "id": rule.id,
-        "name": rule.name,
-        "shortDescription": { "text": rule.title },
-        "fullDescription": { "text": rule.explanation },
-        "help": {
-            "text": format!(
-                "Why: {} Remediation: {} Source: {}",
-                rule.explanation, rule.remediation, rule.source
-            ),
-            "markdown": format!(
-                "**Why:** {}\n\n**Remediation:** {}\n\n**Source:** {} ([documentation]({}))",
-                rule.explanation, rule.remediation, rule.source, rule.doc_url
-            ),
-        },
-        "defaultConfiguration": { "level": level(rule.severity) },
-        "properties": { "tags": ["emr", "custom-ami"] },
-    });
-    // `helpUri` must be a URI: left out rather than empty.
-    if !rule.doc_url.is_empty() {
-        descriptor["helpUri"] = json!(rule.doc_url);
-    }
-    descriptor
-}
-
 fn result(
     entry: &Located<'_>,
     finding: &ReportedFinding,
@@ -115,7 +82,7 @@ fn result(
     fingerprints.insert(FINGERPRINT.to_string(), Value::String(fingerprint));
     let mut value = json!({
         "ruleId": finding.rule,
-        "level": level(finding.severity),
+        "level": sarif_level(finding.severity),
         "message": { "text": format!("{}: {}", target.id, finding.message) },
         "locations": [{
             "physicalLocation": { "artifactLocation": { "uri": uri(entry) } },

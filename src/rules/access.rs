@@ -4,7 +4,7 @@ use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
 use crate::context::Context;
 use crate::facts::{LaunchAccess, LaunchPermission};
 
-pub(super) const RULES: [Rule; 4] = [
+pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA030",
         name: "launch-permission",
@@ -57,13 +57,16 @@ pub(super) const RULES: [Rule; 4] = [
     },
 ];
 
-fn launch_permission(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn launch_permission(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
     let Some(launcher) = cx.launching_account.as_deref() else {
-        return vec![Finding::new(
-            "EA030",
+        return vec![rule.finding(
             Severity::Warning,
             "the launching account is unknown (give --account); launch permission was not checked",
         )];
@@ -73,7 +76,7 @@ fn launch_permission(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
         return vec![];
     }
     let base = |severity, message: String| {
-        Finding::new("EA030", severity, message)
+        rule.finding(severity, message)
             .with("Owner", owner)
             .with("LaunchingAccount", launcher)
     };
@@ -153,7 +156,7 @@ fn describe(permissions: &[LaunchPermission]) -> String {
         .join(", ")
 }
 
-fn public_image(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn public_image(rule: &'static Rule, subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -162,8 +165,7 @@ fn public_image(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
         return vec![];
     }
     vec![
-        Finding::new(
-            "EA031",
+        rule.finding(
             Severity::Warning,
             "the AMI is public: every AWS account can launch and inspect it",
         )
@@ -186,16 +188,18 @@ fn root_encryption(subject: &ImageSubject<'_>) -> Option<(Option<bool>, String)>
     ))
 }
 
-fn root_volume_unencrypted(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn root_volume_unencrypted(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some((encrypted, snapshot)) = root_encryption(subject) else {
         return vec![];
     };
     match encrypted {
         Some(true) => vec![],
         Some(false) if cx.release.has_local_disk_encryption() => vec![
-            Finding::new(
-                "EA032",
-                Severity::Info,
+            rule.finding(Severity::Info,
                 format!(
                     "the root snapshot is not encrypted; with {} use a security configuration's local disk encryption",
                     cx.release
@@ -205,9 +209,7 @@ fn root_volume_unencrypted(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Find
             .with("Encrypted", "false"),
         ],
         Some(false) => vec![
-            Finding::new(
-                "EA032",
-                Severity::Warning,
+            rule.finding(Severity::Warning,
                 format!(
                     "the root snapshot is not encrypted; before 5.24.0 ({}) an encrypted AMI is the only way to encrypt the root volume",
                     cx.release
@@ -217,13 +219,17 @@ fn root_volume_unencrypted(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Find
             .with("Encrypted", "false"),
         ],
         None => vec![
-            Finding::new("EA032", Severity::Info, "DescribeImages did not say whether the root snapshot is encrypted")
+            rule.finding(Severity::Info, "DescribeImages did not say whether the root snapshot is encrypted")
                 .with("SnapshotId", snapshot),
         ],
     }
 }
 
-fn kms_grants_for_service_role(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn kms_grants_for_service_role(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some((Some(true), snapshot)) = root_encryption(subject) else {
         return vec![];
     };
@@ -238,7 +244,7 @@ fn kms_grants_for_service_role(subject: &ImageSubject<'_>, cx: &Context) -> Vec<
         "the root snapshot is encrypted: if its KMS key is customer managed, the EMR service role needs grants on it"
     };
     vec![
-        Finding::new("EA033", Severity::Info, message)
+        rule.finding(Severity::Info, message)
             .with("SnapshotId", snapshot)
             .with("Encrypted", "true"),
     ]
@@ -267,7 +273,7 @@ mod tests {
         let region = RegionFacts::default();
         assert!(
             fired(
-                launch_permission,
+                "EA030",
                 &evidence(good_image()),
                 &region,
                 &context("emr-7.1.0")
@@ -276,22 +282,14 @@ mod tests {
         );
         let mut public = good_image();
         public.public = Some(true);
-        assert!(
-            fired(
-                launch_permission,
-                &evidence(public),
-                &region,
-                &launching_elsewhere()
-            )
-            .is_empty()
-        );
+        assert!(fired("EA030", &evidence(public), &region, &launching_elsewhere()).is_empty());
         let shared = with_access(LaunchAccess::Permissions(vec![LaunchPermission::Account(
             LAUNCHER.into(),
         )]));
-        assert!(fired(launch_permission, &shared, &region, &launching_elsewhere()).is_empty());
+        assert!(fired("EA030", &shared, &region, &launching_elsewhere()).is_empty());
         assert!(
             fired(
-                launch_permission,
+                "EA030",
                 &with_access(LaunchAccess::ExecutableBySelf(true)),
                 &region,
                 &launching_elsewhere()
@@ -307,7 +305,7 @@ mod tests {
             "555566667777".into(),
         )]));
         assert_eq!(
-            fired(launch_permission, &other, &region, &launching_elsewhere()),
+            fired("EA030", &other, &region, &launching_elsewhere()),
             [("EA030", Severity::Error)]
         );
         let org = with_access(LaunchAccess::Permissions(vec![
@@ -315,13 +313,7 @@ mod tests {
                 "arn:aws:organizations::111122223333:organization/o-exampleorgid".into(),
             ),
         ]));
-        let findings = launch_permission(
-            &ImageSubject {
-                evidence: &org,
-                region: &region,
-            },
-            &launching_elsewhere(),
-        );
+        let findings = findings("EA030", &org, &region, &launching_elsewhere());
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].severity, Severity::Warning);
         assert!(findings[0].message.contains(
@@ -329,7 +321,7 @@ mod tests {
         ));
         assert_eq!(
             fired(
-                launch_permission,
+                "EA030",
                 &with_access(LaunchAccess::ExecutableBySelf(false)),
                 &region,
                 &launching_elsewhere()
@@ -338,7 +330,7 @@ mod tests {
         );
         assert_eq!(
             fired(
-                launch_permission,
+                "EA030",
                 &with_access(LaunchAccess::NotFetched),
                 &region,
                 &launching_elsewhere()
@@ -353,29 +345,20 @@ mod tests {
         let all = with_access(LaunchAccess::Permissions(vec![LaunchPermission::Group(
             "all".into(),
         )]));
-        assert!(fired(launch_permission, &all, &region, &launching_elsewhere()).is_empty());
+        assert!(fired("EA030", &all, &region, &launching_elsewhere()).is_empty());
         let ou = with_access(LaunchAccess::Permissions(vec![
             LaunchPermission::OrganizationalUnit(
                 "arn:aws:organizations::111122223333:ou/o-exampleorgid/ou-ab12-cdef3456".into(),
             ),
         ]));
         assert_eq!(
-            fired(launch_permission, &ou, &region, &launching_elsewhere()),
+            fired("EA030", &ou, &region, &launching_elsewhere()),
             [("EA030", Severity::Warning)]
         );
         let private = with_access(LaunchAccess::Permissions(vec![]));
-        let findings = launch_permission(
-            &ImageSubject {
-                evidence: &private,
-                region: &region,
-            },
-            &launching_elsewhere(),
-        );
-        assert_eq!(findings[0].severity, Severity::Error);
-        assert_eq!(
-            findings[0].evidence["LaunchPermission"],
-            "(private: no one)"
-        );
+        let found = findings("EA030", &private, &region, &launching_elsewhere());
+        assert_eq!(found[0].severity, Severity::Error);
+        assert_eq!(found[0].evidence["LaunchPermission"], "(private: no one)");
         let failed = with_access(LaunchAccess::Failed(crate::facts::CollectError {
             service: "ec2".into(),
             action: "DescribeImageAttribute".into(),
@@ -383,17 +366,11 @@ mod tests {
             message: "You are not authorized".into(),
             status: None,
         }));
-        let findings = launch_permission(
-            &ImageSubject {
-                evidence: &failed,
-                region: &region,
-            },
-            &launching_elsewhere(),
-        );
-        assert_eq!(findings[0].severity, Severity::Warning);
+        let found = findings("EA030", &failed, &region, &launching_elsewhere());
+        assert_eq!(found[0].severity, Severity::Warning);
         assert!(
-            findings[0].message.contains("not audited")
-                && findings[0]
+            found[0].message.contains("not audited")
+                && found[0]
                     .message
                     .contains("grant ec2:DescribeImageAttribute")
         );
@@ -406,7 +383,7 @@ mod tests {
         public.public = Some(true);
         assert_eq!(
             fired(
-                public_image,
+                "EA031",
                 &evidence(public.clone()),
                 &region,
                 &context("emr-7.1.0")
@@ -414,18 +391,10 @@ mod tests {
             [("EA031", Severity::Warning)]
         );
         public.owner_id = Some("801119661308".into());
+        assert!(fired("EA031", &evidence(public), &region, &context("emr-7.1.0")).is_empty());
         assert!(
             fired(
-                public_image,
-                &evidence(public),
-                &region,
-                &context("emr-7.1.0")
-            )
-            .is_empty()
-        );
-        assert!(
-            fired(
-                public_image,
+                "EA031",
                 &evidence(good_image()),
                 &region,
                 &context("emr-7.1.0")
@@ -446,62 +415,25 @@ mod tests {
     fn ea032_severity_depends_on_release() {
         let region = RegionFacts::default();
         assert_eq!(
-            fired(
-                root_volume_unencrypted,
-                &encrypted(false),
-                &region,
-                &context("emr-5.23.0")
-            ),
+            fired("EA032", &encrypted(false), &region, &context("emr-5.23.0")),
             [("EA032", Severity::Warning)]
         );
         assert_eq!(
-            fired(
-                root_volume_unencrypted,
-                &encrypted(false),
-                &region,
-                &context("emr-7.1.0")
-            ),
+            fired("EA032", &encrypted(false), &region, &context("emr-7.1.0")),
             [("EA032", Severity::Info)]
         );
         // 5.24.0 is the first release with local disk encryption.
-        let at_boundary = fired(
-            root_volume_unencrypted,
-            &encrypted(false),
-            &region,
-            &context("emr-5.24.0"),
-        );
+        let at_boundary = fired("EA032", &encrypted(false), &region, &context("emr-5.24.0"));
         assert_eq!(at_boundary, [("EA032", Severity::Info)]);
-        assert!(
-            fired(
-                root_volume_unencrypted,
-                &encrypted(true),
-                &region,
-                &context("emr-5.23.0")
-            )
-            .is_empty()
-        );
+        assert!(fired("EA032", &encrypted(true), &region, &context("emr-5.23.0")).is_empty());
     }
 
     #[test]
     fn ea033_only_for_encrypted_roots() {
         let region = RegionFacts::default();
-        let findings = kms_grants_for_service_role(
-            &ImageSubject {
-                evidence: &encrypted(true),
-                region: &region,
-            },
-            &launching_elsewhere(),
-        );
+        let findings = findings("EA033", &encrypted(true), &region, &launching_elsewhere());
         assert_eq!(findings.len(), 1);
         assert!(findings[0].message.contains("shared across accounts"));
-        assert!(
-            fired(
-                kms_grants_for_service_role,
-                &encrypted(false),
-                &region,
-                &context("emr-7.1.0")
-            )
-            .is_empty()
-        );
+        assert!(fired("EA033", &encrypted(false), &region, &context("emr-7.1.0")).is_empty());
     }
 }

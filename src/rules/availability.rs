@@ -4,7 +4,7 @@ use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
 use crate::context::Context;
 use crate::facts::ImageLookup;
 
-pub(super) const RULES: [Rule; 3] = [
+pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA001",
         name: "release-supports-custom-ami",
@@ -42,13 +42,16 @@ pub(super) const RULES: [Rule; 3] = [
     },
 ];
 
-fn release_supports_custom_ami(_: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn release_supports_custom_ami(
+    rule: &'static Rule,
+    _: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     if cx.release.supports_custom_ami() {
         return vec![];
     }
     vec![
-        Finding::new(
-            "EA001",
+        rule.finding(
             Severity::Error,
             format!(
                 "{} does not support custom AMIs (5.7.0 and later do)",
@@ -59,14 +62,13 @@ fn release_supports_custom_ami(_: &ImageSubject<'_>, cx: &Context) -> Vec<Findin
     ]
 }
 
-fn image_not_found(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn image_not_found(rule: &'static Rule, subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     let ImageLookup::NotFound { code } = &subject.evidence.lookup else {
         return vec![];
     };
     let account = cx.caller_account.as_deref().unwrap_or("the caller");
     vec![
-        Finding::new(
-            "EA002",
+        rule.finding(
             Severity::Error,
             format!(
                 "{} does not exist in {} or is not visible to account {account}",
@@ -78,7 +80,11 @@ fn image_not_found(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     ]
 }
 
-fn image_not_available(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn image_not_available(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -86,27 +92,25 @@ fn image_not_available(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding>
     match image.state.as_deref() {
         Some("available") => {}
         Some(state) => {
-            let mut finding = Finding::new(
-                "EA003",
-                Severity::Error,
-                format!("the AMI is {state}, not available"),
-            )
-            .with("State", state);
+            let mut finding = rule
+                .finding(
+                    Severity::Error,
+                    format!("the AMI is {state}, not available"),
+                )
+                .with("State", state);
             if let Some(reason) = &image.state_reason {
                 finding = finding.with("StateReason", reason);
             }
             findings.push(finding);
         }
-        None => findings.push(Finding::new(
-            "EA003",
+        None => findings.push(rule.finding(
             Severity::Warning,
             "DescribeImages did not give the AMI's state; availability was not checked",
         )),
     }
     if let Some(deprecated) = image.deprecation_time.filter(|t| *t <= cx.now) {
         findings.push(
-            Finding::new(
-                "EA003",
+            rule.finding(
                 Severity::Warning,
                 format!(
                     "the AMI has been deprecated since {}",
@@ -132,23 +136,10 @@ mod tests {
         let ev = evidence(good_image());
         let region = RegionFacts::default();
         assert_eq!(
-            fired(
-                release_supports_custom_ami,
-                &ev,
-                &region,
-                &context("emr-5.6.0")
-            ),
+            fired("EA001", &ev, &region, &context("emr-5.6.0")),
             [("EA001", Severity::Error)]
         );
-        assert!(
-            fired(
-                release_supports_custom_ami,
-                &ev,
-                &region,
-                &context("emr-5.7.0")
-            )
-            .is_empty()
-        );
+        assert!(fired("EA001", &ev, &region, &context("emr-5.7.0")).is_empty());
     }
 
     #[test]
@@ -163,13 +154,7 @@ mod tests {
             lineage: None,
         };
         let cx = context("emr-7.1.0");
-        let findings = image_not_found(
-            &ImageSubject {
-                evidence: &missing,
-                region: &region,
-            },
-            &cx,
-        );
+        let findings = findings("EA002", &missing, &region, &cx);
         assert_eq!(findings.len(), 1);
         assert!(
             findings[0]
@@ -177,7 +162,7 @@ mod tests {
                 .contains("ami-0ea0000000000dead does not exist in us-east-1")
         );
         assert_eq!(findings[0].evidence["ErrorCode"], "InvalidAMIID.NotFound");
-        assert!(fired(image_not_found, &evidence(good_image()), &region, &cx).is_empty());
+        assert!(fired("EA002", &evidence(good_image()), &region, &cx).is_empty());
     }
 
     #[test]
@@ -187,20 +172,20 @@ mod tests {
         let mut failed = good_image();
         failed.state = Some("failed".into());
         assert_eq!(
-            fired(image_not_available, &evidence(failed), &region, &cx),
+            fired("EA003", &evidence(failed), &region, &cx),
             [("EA003", Severity::Error)]
         );
 
         let mut deprecated = good_image();
         deprecated.deprecation_time = Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).single();
         assert_eq!(
-            fired(image_not_available, &evidence(deprecated), &region, &cx),
+            fired("EA003", &evidence(deprecated), &region, &cx),
             [("EA003", Severity::Warning)]
         );
 
         let mut future = good_image();
         future.deprecation_time = Utc.with_ymd_and_hms(2027, 6, 1, 0, 0, 0).single();
-        assert!(fired(image_not_available, &evidence(future), &region, &cx).is_empty());
-        assert!(fired(image_not_available, &evidence(good_image()), &region, &cx).is_empty());
+        assert!(fired("EA003", &evidence(future), &region, &cx).is_empty());
+        assert!(fired("EA003", &evidence(good_image()), &region, &cx).is_empty());
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::{CUSTOM_AMI_DOC, Check, ClusterSubject, Finding, Rule, Severity};
 use crate::context::Context;
 
-pub(super) const RULES: [Rule; 7] = [
+pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA050",
         name: "single-and-multiple-custom-amis",
@@ -93,7 +93,11 @@ pub(super) const RULES: [Rule; 7] = [
     },
 ];
 
-fn single_and_multiple_custom_amis(subject: &ClusterSubject<'_>, _: &Context) -> Vec<Finding> {
+fn single_and_multiple_custom_amis(
+    rule: &'static Rule,
+    subject: &ClusterSubject<'_>,
+    _: &Context,
+) -> Vec<Finding> {
     let cluster = subject.cluster;
     let Some(cluster_ami) = &cluster.custom_ami_id else {
         return vec![];
@@ -111,8 +115,7 @@ fn single_and_multiple_custom_amis(subject: &ClusterSubject<'_>, _: &Context) ->
         return vec![];
     }
     vec![
-        Finding::new(
-            "EA050",
+        rule.finding(
             Severity::Error,
             format!(
                 "the cluster sets CustomAmiId {cluster_ami} and instance-level custom AMIs ({})",
@@ -124,7 +127,11 @@ fn single_and_multiple_custom_amis(subject: &ClusterSubject<'_>, _: &Context) ->
     ]
 }
 
-fn single_ami_mixed_architectures(subject: &ClusterSubject<'_>, _: &Context) -> Vec<Finding> {
+fn single_ami_mixed_architectures(
+    rule: &'static Rule,
+    subject: &ClusterSubject<'_>,
+    _: &Context,
+) -> Vec<Finding> {
     let cluster = subject.cluster;
     let Some(cluster_ami) = &cluster.custom_ami_id else {
         return vec![];
@@ -151,8 +158,7 @@ fn single_ami_mixed_architectures(subject: &ClusterSubject<'_>, _: &Context) -> 
             return vec![];
         }
         return vec![
-            Finding::new(
-                "EA051",
+            rule.finding(
                 Severity::Warning,
                 format!(
                     "not audited: the architecture of {} is unknown",
@@ -172,9 +178,7 @@ fn single_ami_mixed_architectures(subject: &ClusterSubject<'_>, _: &Context) -> 
         })
         .collect();
     vec![
-        Finding::new(
-            "EA051",
-            Severity::Error,
+        rule.finding(Severity::Error,
             format!("cluster-level custom AMI {cluster_ami} serves instance types of several architectures ({})", spans.join("; ")),
         )
         .with("CustomAmiId", cluster_ami)
@@ -182,7 +186,11 @@ fn single_ami_mixed_architectures(subject: &ClusterSubject<'_>, _: &Context) -> 
     ]
 }
 
-fn partial_instance_level_amis(subject: &ClusterSubject<'_>, _: &Context) -> Vec<Finding> {
+fn partial_instance_level_amis(
+    rule: &'static Rule,
+    subject: &ClusterSubject<'_>,
+    _: &Context,
+) -> Vec<Finding> {
     let cluster = subject.cluster;
     if cluster.custom_ami_id.is_some() {
         return vec![];
@@ -199,16 +207,18 @@ fn partial_instance_level_amis(subject: &ClusterSubject<'_>, _: &Context) -> Vec
         .map(|s| format!("{} {}", s.container, s.instance_type))
         .collect();
     vec![
-        Finding::new(
-            "EA052",
-            Severity::Error,
+        rule.finding(Severity::Error,
             format!("instance-level custom AMIs are missing for {}: they would boot the EMR default AMI", missing.join("; ")),
         )
         .with("WithoutCustomAmiId", missing.join("; ")),
     ]
 }
 
-fn root_volume_smaller_than_ami(subject: &ClusterSubject<'_>, _: &Context) -> Vec<Finding> {
+fn root_volume_smaller_than_ami(
+    rule: &'static Rule,
+    subject: &ClusterSubject<'_>,
+    _: &Context,
+) -> Vec<Finding> {
     let Some(requested) = subject.cluster.ebs_root_volume_gib else {
         return vec![];
     };
@@ -220,9 +230,7 @@ fn root_volume_smaller_than_ami(subject: &ClusterSubject<'_>, _: &Context) -> Ve
             let image = subject.images.get(ami)?.found()?;
             let snapshot = image.root_device()?.ebs.as_ref()?.volume_size_gib?;
             (requested < snapshot).then(|| {
-                Finding::new(
-                    "EA053",
-                    Severity::Error,
+                rule.finding(Severity::Error,
                     format!("EbsRootVolumeSize is {requested} GiB, smaller than {ami}'s {snapshot} GiB root snapshot"),
                 )
                 .with("EbsRootVolumeSize", requested)
@@ -242,7 +250,11 @@ fn standard_domain(region: &str) -> String {
     }
 }
 
-fn dns_rotate_risk(subject: &ClusterSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn dns_rotate_risk(
+    rule: &'static Rule,
+    subject: &ClusterSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let cluster = subject.cluster;
     // A group added to a cluster defined elsewhere runs in that cluster's subnet, which is not here.
     if cluster.custom_amis().is_empty() || cluster.adds_to.is_some() {
@@ -250,9 +262,7 @@ fn dns_rotate_risk(subject: &ClusterSubject<'_>, cx: &Context) -> Vec<Finding> {
     }
     let standard = standard_domain(&cx.region);
     if cluster.subnet_ids.is_empty() {
-        return vec![Finding::new(
-            "EA054",
-            Severity::Warning,
+        return vec![rule.finding(Severity::Warning,
             "not audited: the cluster names no subnet (EC2-Classic or the default VPC), so its DNS settings are unknown",
         )];
     }
@@ -261,8 +271,7 @@ fn dns_rotate_risk(subject: &ClusterSubject<'_>, cx: &Context) -> Vec<Finding> {
     for subnet in &cluster.subnet_ids {
         match subject.region.network.dhcp_for_subnet(subnet) {
             Err(problem) => findings.push(
-                Finding::new(
-                    "EA054",
+                rule.finding(
                     Severity::Warning,
                     format!("not audited: the DNS settings of {subnet} are unknown: {problem}"),
                 )
@@ -282,9 +291,7 @@ fn dns_rotate_risk(subject: &ClusterSubject<'_>, cx: &Context) -> Vec<Finding> {
                     .collect();
                 if amazon_dns && !custom.is_empty() {
                     findings.push(
-                        Finding::new(
-                            "EA054",
-                            Severity::Warning,
+                        rule.finding(Severity::Warning,
                             format!(
                                 "{vpc} uses domain name {} with AmazonProvidedDNS: the AMI must not set `options rotate`",
                                 custom.join(" ")
@@ -302,33 +309,35 @@ fn dns_rotate_risk(subject: &ClusterSubject<'_>, cx: &Context) -> Vec<Finding> {
     findings
 }
 
-fn repo_upgrade_disabled(subject: &ClusterSubject<'_>, _: &Context) -> Vec<Finding> {
+fn repo_upgrade_disabled(
+    rule: &'static Rule,
+    subject: &ClusterSubject<'_>,
+    _: &Context,
+) -> Vec<Finding> {
     let cluster = subject.cluster;
     if cluster.repo_upgrade_on_boot.as_deref() != Some("NONE") || cluster.custom_amis().is_empty() {
         return vec![];
     }
     vec![
-        Finding::new(
-            "EA055",
-            Severity::Info,
+        rule.finding(Severity::Info,
             "RepoUpgradeOnBoot is NONE: security updates published after the custom AMI was built are not installed at boot",
         )
         .with("RepoUpgradeOnBoot", "NONE"),
     ]
 }
 
-fn plan_value_unresolved(subject: &ClusterSubject<'_>, _: &Context) -> Vec<Finding> {
+fn plan_value_unresolved(
+    rule: &'static Rule,
+    subject: &ClusterSubject<'_>,
+    _: &Context,
+) -> Vec<Finding> {
     subject
         .cluster
         .unresolved
         .iter()
         .map(|problem| {
-            Finding::new(
-                "EA056",
-                Severity::Warning,
-                format!("could not check {problem}"),
-            )
-            .with("Unresolved", problem)
+            rule.finding(Severity::Warning, format!("could not check {problem}"))
+                .with("Unresolved", problem)
         })
         .collect()
 }
@@ -338,40 +347,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::facts::{
-        ClusterFacts, DhcpOptions, ImageEvidence, InstanceSlot, InstanceTypeFacts, RegionFacts,
-    };
+    use crate::facts::{ClusterFacts, DhcpOptions, ImageEvidence, RegionFacts};
     use crate::rules::testing::*;
-
-    fn slot(container: &str, instance_type: &str, ami: Option<&str>) -> InstanceSlot {
-        InstanceSlot {
-            container: container.into(),
-            instance_type: instance_type.into(),
-            custom_ami_id: ami.map(str::to_string),
-        }
-    }
-
-    fn cluster(ami: Option<&str>, slots: Vec<InstanceSlot>) -> ClusterFacts {
-        ClusterFacts {
-            cluster_id: "j-1ABCDEFGHIJKL".into(),
-            release_label: Some("emr-7.1.0".into()),
-            custom_ami_id: ami.map(str::to_string),
-            ebs_root_volume_gib: Some(20),
-            repo_upgrade_on_boot: Some("SECURITY".into()),
-            subnet_ids: vec!["subnet-1".into()],
-            instances: slots,
-            ..Default::default()
-        }
-    }
-
-    fn m6g() -> InstanceTypeFacts {
-        InstanceTypeFacts {
-            instance_type: "m6g.xlarge".into(),
-            architectures: vec!["arm64".into()],
-            boot_modes: vec!["uefi".into()],
-            ena_support: Some("required".into()),
-        }
-    }
 
     fn region() -> RegionFacts {
         let mut region = region_with(vec![m5(), m6g()], "emr-7.1.0", &["m5.xlarge", "m6g.xlarge"]);
@@ -400,23 +377,19 @@ mod tests {
 
     const AMI: &str = "ami-0ea00000000000001";
 
+    /// The rule's findings on the cluster (with the good image), as (rule, severity).
     fn run(
-        check: super::super::ClusterCheck,
+        id: &str,
         cluster: &ClusterFacts,
         region: &RegionFacts,
     ) -> Vec<(&'static str, Severity)> {
         let images = images();
-        check(
-            &ClusterSubject {
-                cluster,
-                images: &images,
-                region,
-            },
-            &context("emr-7.1.0"),
-        )
-        .into_iter()
-        .map(|f| (f.rule, f.severity))
-        .collect()
+        let subject = ClusterSubject {
+            cluster,
+            images: &images,
+            region,
+        };
+        ids(cluster_findings(id, &subject, &context("emr-7.1.0")))
     }
 
     #[test]
@@ -428,12 +401,9 @@ mod tests {
                 slot("CORE group", "m5.xlarge", Some(AMI)),
             ],
         );
-        assert_eq!(
-            run(single_and_multiple_custom_amis, &both, &region()),
-            [("EA050", Severity::Error)]
-        );
+        assert_eq!(run("EA050", &both, &region()), [("EA050", Severity::Error)]);
         let one = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
-        assert!(run(single_and_multiple_custom_amis, &one, &region()).is_empty());
+        assert!(run("EA050", &one, &region()).is_empty());
     }
 
     #[test]
@@ -446,7 +416,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            run(single_ami_mixed_architectures, &mixed, &region()),
+            run("EA051", &mixed, &region()),
             [("EA051", Severity::Error)]
         );
         let per_type = cluster(
@@ -456,7 +426,7 @@ mod tests {
                 slot("CORE fleet", "m6g.xlarge", Some("ami-2")),
             ],
         );
-        assert!(run(single_ami_mixed_architectures, &per_type, &region()).is_empty());
+        assert!(run("EA051", &per_type, &region()).is_empty());
     }
 
     #[test]
@@ -469,7 +439,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            run(partial_instance_level_amis, &partial, &region()),
+            run("EA052", &partial, &region()),
             [("EA052", Severity::Error)]
         );
         let full = cluster(
@@ -479,9 +449,9 @@ mod tests {
                 slot("CORE group", "m5.xlarge", Some(AMI)),
             ],
         );
-        assert!(run(partial_instance_level_amis, &full, &region()).is_empty());
+        assert!(run("EA052", &full, &region()).is_empty());
         let default_ami = cluster(None, vec![slot("MASTER group", "m5.xlarge", None)]);
-        assert!(run(partial_instance_level_amis, &default_ami, &region()).is_empty());
+        assert!(run("EA052", &default_ami, &region()).is_empty());
     }
 
     #[test]
@@ -489,17 +459,17 @@ mod tests {
         let mut small = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
         small.ebs_root_volume_gib = Some(15);
         assert_eq!(
-            run(root_volume_smaller_than_ami, &small, &region()),
+            run("EA053", &small, &region()),
             [("EA053", Severity::Error)]
         );
         let fine = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
-        assert!(run(root_volume_smaller_than_ami, &fine, &region()).is_empty());
+        assert!(run("EA053", &fine, &region()).is_empty());
     }
 
     #[test]
     fn ea054_custom_domain_with_amazon_dns() {
         let custom = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
-        assert!(run(dns_rotate_risk, &custom, &region()).is_empty());
+        assert!(run("EA054", &custom, &region()).is_empty());
         let mut corp = region();
         corp.network.dhcp_options.insert(
             "dopt-1".into(),
@@ -508,10 +478,7 @@ mod tests {
                 domain_name_servers: vec!["AmazonProvidedDNS".into()],
             }),
         );
-        assert_eq!(
-            run(dns_rotate_risk, &custom, &corp),
-            [("EA054", Severity::Warning)]
-        );
+        assert_eq!(run("EA054", &custom, &corp), [("EA054", Severity::Warning)]);
         let mut own_dns = corp.clone();
         own_dns.network.dhcp_options.insert(
             "dopt-1".into(),
@@ -520,9 +487,9 @@ mod tests {
                 domain_name_servers: vec!["10.0.0.2".into()],
             }),
         );
-        assert!(run(dns_rotate_risk, &custom, &own_dns).is_empty());
+        assert!(run("EA054", &custom, &own_dns).is_empty());
         let default_ami = cluster(None, vec![slot("MASTER group", "m5.xlarge", None)]);
-        assert!(run(dns_rotate_risk, &default_ami, &corp).is_empty());
+        assert!(run("EA054", &default_ami, &corp).is_empty());
     }
 
     #[test]
@@ -544,16 +511,13 @@ mod tests {
         };
         let mut cx = context("emr-7.1.0");
         cx.region = "eu-west-1".into();
-        assert!(dns_rotate_risk(&subject, &cx).is_empty());
+        assert!(cluster_findings("EA054", &subject, &cx).is_empty());
         // In us-east-1 the same domain is not the standard one.
-        assert_eq!(
-            run(dns_rotate_risk, &custom, &eu),
-            [("EA054", Severity::Warning)]
-        );
+        assert_eq!(run("EA054", &custom, &eu), [("EA054", Severity::Warning)]);
         let mut no_subnet = custom.clone();
         no_subnet.subnet_ids.clear();
         assert_eq!(
-            run(dns_rotate_risk, &no_subnet, &region()),
+            run("EA054", &no_subnet, &region()),
             [("EA054", Severity::Warning)]
         );
     }
@@ -568,7 +532,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            run(single_ami_mixed_architectures, &unknown, &region()),
+            run("EA051", &unknown, &region()),
             [("EA051", Severity::Warning)]
         );
     }
@@ -577,12 +541,9 @@ mod tests {
     fn ea055_repo_upgrade_none() {
         let mut none = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
         none.repo_upgrade_on_boot = Some("NONE".into());
-        assert_eq!(
-            run(repo_upgrade_disabled, &none, &region()),
-            [("EA055", Severity::Info)]
-        );
+        assert_eq!(run("EA055", &none, &region()), [("EA055", Severity::Info)]);
         let security = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
-        assert!(run(repo_upgrade_disabled, &security, &region()).is_empty());
+        assert!(run("EA055", &security, &region()).is_empty());
     }
 
     #[test]
@@ -591,10 +552,10 @@ mod tests {
         plan.unresolved
             .push("Resources.Cluster.Properties.CustomAmiId: Ref AmiId has no value".into());
         assert_eq!(
-            run(plan_value_unresolved, &plan, &region()),
+            run("EA056", &plan, &region()),
             [("EA056", Severity::Warning)]
         );
         let resolved = cluster(Some(AMI), vec![]);
-        assert!(run(plan_value_unresolved, &resolved, &region()).is_empty());
+        assert!(run("EA056", &resolved, &region()).is_empty());
     }
 }

@@ -27,7 +27,7 @@ const APPLICATION_ACCOUNTS: [&str; 16] = [
     "emr-notebook",
 ];
 
-pub(super) const RULES: [Rule; 6] = [
+pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA060",
         name: "reserved-application-users",
@@ -103,12 +103,15 @@ pub(super) const RULES: [Rule; 6] = [
     },
 ];
 
-fn reserved_application_users(facts: &ContentsFacts, _: &Context) -> Vec<Finding> {
+fn reserved_application_users(
+    rule: &'static Rule,
+    facts: &ContentsFacts,
+    _: &Context,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (file, names) in [("/etc/passwd", &facts.users), ("/etc/group", &facts.groups)] {
         let Some(names) = names else {
-            findings.push(Finding::new(
-                "EA060",
+            findings.push(rule.finding(
                 Severity::Warning,
                 format!("not audited: {file} could not be read"),
             ));
@@ -121,8 +124,7 @@ fn reserved_application_users(facts: &ContentsFacts, _: &Context) -> Vec<Finding
             .collect();
         if !reserved.is_empty() {
             findings.push(
-                Finding::new(
-                    "EA060",
+                rule.finding(
                     Severity::Error,
                     format!(
                         "{file} defines {}, which EMR's applications need",
@@ -140,8 +142,7 @@ fn reserved_application_users(facts: &ContentsFacts, _: &Context) -> Vec<Finding
             .collect();
         if !other.is_empty() {
             findings.push(
-                Finding::new(
-                    "EA060",
+                rule.finding(
                     Severity::Warning,
                     format!(
                         "{file} defines {}, which EMR applications create",
@@ -156,44 +157,40 @@ fn reserved_application_users(facts: &ContentsFacts, _: &Context) -> Vec<Finding
     findings
 }
 
-fn ssm_agent_enabled(facts: &ContentsFacts, _: &Context) -> Vec<Finding> {
+fn ssm_agent_enabled(rule: &'static Rule, facts: &ContentsFacts, _: &Context) -> Vec<Finding> {
     if facts.ssm_enabled.is_empty() {
         return vec![];
     }
     vec![
-        Finding::new(
-            "EA061",
-            Severity::Warning,
-            "the SSM agent is enabled at boot",
-        )
-        .with("EnabledBy", facts.ssm_enabled.join(", "))
-        .with(
-            "Installed",
-            if facts.ssm_installed.is_empty() {
-                "(not found)".to_string()
-            } else {
-                facts.ssm_installed.join(", ")
-            },
-        ),
+        rule.finding(Severity::Warning, "the SSM agent is enabled at boot")
+            .with("EnabledBy", facts.ssm_enabled.join(", "))
+            .with(
+                "Installed",
+                if facts.ssm_installed.is_empty() {
+                    "(not found)".to_string()
+                } else {
+                    facts.ssm_installed.join(", ")
+                },
+            ),
     ]
 }
 
-fn resolv_conf_rotate(facts: &ContentsFacts, _: &Context) -> Vec<Finding> {
+fn resolv_conf_rotate(rule: &'static Rule, facts: &ContentsFacts, _: &Context) -> Vec<Finding> {
     facts
         .dns_rotate
         .iter()
         .map(|line| {
-            Finding::new(
-                "EA062",
-                Severity::Warning,
-                format!("DNS `rotate` is set: {line}"),
-            )
-            .with("Line", line)
+            rule.finding(Severity::Warning, format!("DNS `rotate` is set: {line}"))
+                .with("Line", line)
         })
         .collect()
 }
 
-fn large_relocated_directories(facts: &ContentsFacts, cx: &Context) -> Vec<Finding> {
+fn large_relocated_directories(
+    rule: &'static Rule,
+    facts: &ContentsFacts,
+    cx: &Context,
+) -> Vec<Finding> {
     let total: u64 = facts.relocated_bytes.values().sum();
     let threshold = cx.thresholds.relocated_bytes;
     if total <= threshold {
@@ -205,8 +202,7 @@ fn large_relocated_directories(facts: &ContentsFacts, cx: &Context) -> Vec<Findi
         .map(|(dir, bytes)| format!("{dir} {}", human(*bytes)))
         .collect();
     vec![
-        Finding::new(
-            "EA063",
+        rule.finding(
             Severity::Warning,
             format!(
                 "/tmp, /var and /emr hold {} (over {}): {}",
@@ -231,11 +227,10 @@ fn human(bytes: u64) -> String {
     }
 }
 
-fn os_release_mismatch(facts: &ContentsFacts, cx: &Context) -> Vec<Finding> {
+fn os_release_mismatch(rule: &'static Rule, facts: &ContentsFacts, cx: &Context) -> Vec<Finding> {
     let required = cx.release.required_linux();
     let Some(os) = &facts.os_release else {
-        return vec![Finding::new(
-            "EA064",
+        return vec![rule.finding(
             Severity::Warning,
             format!(
                 "not audited: no /etc/os-release; {} needs {required}",
@@ -258,8 +253,7 @@ fn os_release_mismatch(facts: &ContentsFacts, cx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     if found != Some(required) {
         findings.push(
-            Finding::new(
-                "EA064",
+            rule.finding(
                 Severity::Error,
                 format!(
                     "/etc/os-release says {pretty}; {} needs {required}",
@@ -278,15 +272,13 @@ fn os_release_mismatch(facts: &ContentsFacts, cx: &Context) -> Vec<Finding> {
             .filter(|k| !k.starts_with("6.1."))
             .collect();
         if facts.kernels.is_empty() {
-            findings.push(Finding::new(
-                "EA064",
+            findings.push(rule.finding(
                 Severity::Warning,
                 "not audited: no installed kernel found under /lib/modules or /boot",
             ));
         } else if !other.is_empty() {
             findings.push(
-                Finding::new(
-                    "EA064",
+                rule.finding(
                     Severity::Error,
                     format!(
                         "kernels other than 6.1 are installed ({}); {} needs the 6.1 kernel line",
@@ -301,13 +293,12 @@ fn os_release_mismatch(facts: &ContentsFacts, cx: &Context) -> Vec<Finding> {
     findings
 }
 
-fn emr_instance_artifacts(facts: &ContentsFacts, _: &Context) -> Vec<Finding> {
+fn emr_instance_artifacts(rule: &'static Rule, facts: &ContentsFacts, _: &Context) -> Vec<Finding> {
     if facts.emr_artifacts.is_empty() {
         return vec![];
     }
     vec![
-        Finding::new(
-            "EA065",
+        rule.finding(
             Severity::Error,
             format!(
                 "EMR provisioning files are present ({}): the image was taken from an EMR instance",

@@ -4,7 +4,7 @@ use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
 use crate::context::Context;
 use crate::facts::{ImageFacts, InstanceTypeFacts};
 
-pub(super) const RULES: [Rule; 4] = [
+pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA020",
         name: "architecture-matches-instance-type",
@@ -75,16 +75,18 @@ where
         .collect()
 }
 
-fn architecture_matches_instance_type(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn architecture_matches_instance_type(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
     let mut findings = Vec::new();
     for described in described(subject, cx) {
         match described {
-            Err(problem) => findings.push(Finding::new(
-                "EA020",
-                Severity::Warning,
+            Err(problem) => findings.push(rule.finding(Severity::Warning,
                 format!("not audited: instance type {problem}; EA020, EA022 and EA023 were not checked for it"),
             )),
             Ok(t) => {
@@ -93,9 +95,7 @@ fn architecture_matches_instance_type(subject: &ImageSubject<'_>, cx: &Context) 
                 };
                 if !t.architectures.iter().any(|a| a == arch) {
                     findings.push(
-                        Finding::new(
-                            "EA020",
-                            Severity::Error,
+                        rule.finding(Severity::Error,
                             format!(
                                 "{} is {}, which {} instances cannot boot",
                                 image.image_id, arch, t.instance_type
@@ -112,7 +112,11 @@ fn architecture_matches_instance_type(subject: &ImageSubject<'_>, cx: &Context) 
     findings
 }
 
-fn instance_type_supported_by_emr(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn instance_type_supported_by_emr(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     if cx.instance_types.is_empty() {
         return vec![];
     }
@@ -123,8 +127,7 @@ fn instance_type_supported_by_emr(subject: &ImageSubject<'_>, cx: &Context) -> V
             .iter()
             .filter(|t| !supported.contains(*t))
             .map(|t| {
-                Finding::new(
-                    "EA021",
+                rule.finding(
                     Severity::Error,
                     format!("EMR does not support {t} for {release} in {}", cx.region),
                 )
@@ -132,22 +135,20 @@ fn instance_type_supported_by_emr(subject: &ImageSubject<'_>, cx: &Context) -> V
                 .with("ReleaseLabel", &release)
             })
             .collect(),
-        Some(Err(error)) => vec![Finding::new(
-            "EA021",
+        Some(Err(error)) => vec![rule.finding(
             Severity::Warning,
             format!(
                 "not audited: EMR's supported instance types for {release} are unknown: {error}"
             ),
         )],
-        None => vec![Finding::new(
-            "EA021",
+        None => vec![rule.finding(
             Severity::Warning,
             format!("not audited: EMR's supported instance types for {release} were not fetched"),
         )],
     }
 }
 
-fn ena_required(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn ena_required(rule: &'static Rule, subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -156,8 +157,7 @@ fn ena_required(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
         .flatten()
         .filter(|t| t.ena_support.as_deref() == Some("required") && !image.ena_support)
         .map(|t| {
-            Finding::new(
-                "EA022",
+            rule.finding(
                 Severity::Error,
                 format!(
                     "{} requires ENA, and the AMI does not enable it",
@@ -170,18 +170,26 @@ fn ena_required(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
         .collect()
 }
 
-fn boot_mode_supported(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn boot_mode_supported(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
     described(subject, cx)
         .into_iter()
         .flatten()
-        .filter_map(|t| boot_mode_problem(image, t))
+        .filter_map(|t| boot_mode_problem(rule, image, t))
         .collect()
 }
 
-fn boot_mode_problem(image: &ImageFacts, t: &InstanceTypeFacts) -> Option<Finding> {
+fn boot_mode_problem(
+    rule: &'static Rule,
+    image: &ImageFacts,
+    t: &InstanceTypeFacts,
+) -> Option<Finding> {
     // No boot mode on the AMI means "the instance type's default", and uefi-preferred adapts.
     let mode = image
         .boot_mode
@@ -189,8 +197,7 @@ fn boot_mode_problem(image: &ImageFacts, t: &InstanceTypeFacts) -> Option<Findin
         .filter(|m| *m != "uefi-preferred")?;
     if t.boot_modes.is_empty() {
         return Some(
-            Finding::new(
-                "EA023",
+            rule.finding(
                 Severity::Warning,
                 format!(
                     "EC2 did not say which boot modes {} supports; {mode} was not verified",
@@ -204,8 +211,7 @@ fn boot_mode_problem(image: &ImageFacts, t: &InstanceTypeFacts) -> Option<Findin
         return None;
     }
     Some(
-        Finding::new(
-            "EA023",
+        rule.finding(
             Severity::Error,
             format!(
                 "the AMI boots with {mode}, which {} does not support",
@@ -223,24 +229,6 @@ mod tests {
     use super::*;
     use crate::facts::{CollectError, RegionFacts};
     use crate::rules::testing::*;
-
-    fn m6g() -> InstanceTypeFacts {
-        InstanceTypeFacts {
-            instance_type: "m6g.xlarge".into(),
-            architectures: vec!["arm64".into()],
-            boot_modes: vec!["uefi".into()],
-            ena_support: Some("required".into()),
-        }
-    }
-
-    fn m4() -> InstanceTypeFacts {
-        InstanceTypeFacts {
-            instance_type: "m4.xlarge".into(),
-            architectures: vec!["x86_64".into()],
-            boot_modes: vec!["legacy-bios".into()],
-            ena_support: Some("unsupported".into()),
-        }
-    }
 
     fn cx_with(types: &[&str]) -> Context {
         let mut cx = context("emr-7.1.0");
@@ -260,23 +248,10 @@ mod tests {
     fn ea020_architecture_mismatch() {
         let ev = evidence(good_image());
         assert_eq!(
-            fired(
-                architecture_matches_instance_type,
-                &ev,
-                &region(),
-                &cx_with(&["m6g.xlarge"])
-            ),
+            fired("EA020", &ev, &region(), &cx_with(&["m6g.xlarge"])),
             [("EA020", Severity::Error)]
         );
-        assert!(
-            fired(
-                architecture_matches_instance_type,
-                &ev,
-                &region(),
-                &cx_with(&["m5.xlarge"])
-            )
-            .is_empty()
-        );
+        assert!(fired("EA020", &ev, &region(), &cx_with(&["m5.xlarge"])).is_empty());
     }
 
     #[test]
@@ -292,11 +267,10 @@ mod tests {
                 status: None,
             }),
         );
-        let findings = architecture_matches_instance_type(
-            &ImageSubject {
-                evidence: &evidence(good_image()),
-                region: &region,
-            },
+        let findings = findings(
+            "EA020",
+            &evidence(good_image()),
+            &region,
             &cx_with(&["c5.xlarge"]),
         );
         assert_eq!(findings.len(), 1);
@@ -323,11 +297,11 @@ mod tests {
             }),
         );
         assert_eq!(
-            fired(instance_type_supported_by_emr, &ev, &with_t2, &cx),
+            fired("EA021", &ev, &with_t2, &cx),
             [("EA021", Severity::Error)]
         );
         cx.instance_types = vec!["m5.xlarge".into()];
-        assert!(fired(instance_type_supported_by_emr, &ev, &region, &cx).is_empty());
+        assert!(fired("EA021", &ev, &region, &cx).is_empty());
     }
 
     #[test]
@@ -336,7 +310,7 @@ mod tests {
         no_ena.ena_support = false;
         assert_eq!(
             fired(
-                ena_required,
+                "EA022",
                 &evidence(no_ena.clone()),
                 &region(),
                 &cx_with(&["m5.xlarge"])
@@ -345,7 +319,7 @@ mod tests {
         );
         assert!(
             fired(
-                ena_required,
+                "EA022",
                 &evidence(no_ena),
                 &region(),
                 &cx_with(&["m4.xlarge"])
@@ -354,7 +328,7 @@ mod tests {
         );
         assert!(
             fired(
-                ena_required,
+                "EA022",
                 &evidence(good_image()),
                 &region(),
                 &cx_with(&["m5.xlarge"])
@@ -369,7 +343,7 @@ mod tests {
         uefi.boot_mode = Some("uefi".into());
         assert_eq!(
             fired(
-                boot_mode_supported,
+                "EA023",
                 &evidence(uefi.clone()),
                 &region(),
                 &cx_with(&["m4.xlarge"])
@@ -378,7 +352,7 @@ mod tests {
         );
         assert!(
             fired(
-                boot_mode_supported,
+                "EA023",
                 &evidence(uefi),
                 &region(),
                 &cx_with(&["m5.xlarge"])
@@ -388,7 +362,7 @@ mod tests {
         // uefi-preferred adapts to the instance type.
         assert!(
             fired(
-                boot_mode_supported,
+                "EA023",
                 &evidence(good_image()),
                 &region(),
                 &cx_with(&["m4.xlarge"])

@@ -7,7 +7,7 @@ use crate::facts::ImageFacts;
 use crate::os::{self, OsFamily};
 use crate::release::RequiredLinux;
 
-pub(super) const RULES: [Rule; 3] = [
+pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA015",
         name: "amazon-linux-generation",
@@ -113,7 +113,11 @@ fn judged(
     }
 }
 
-fn amazon_linux_generation(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn amazon_linux_generation(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -121,9 +125,7 @@ fn amazon_linux_generation(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Find
     let judged = match judged(subject, image) {
         Ok(judged) => judged,
         Err(evidence) => {
-            let mut finding = Finding::new(
-                "EA015",
-                Severity::Warning,
+            let mut finding = rule.finding(Severity::Warning,
                 format!(
                     "the OS generation could not be told: the base was not traced, and nothing in the image's {} names it; {} needs {required}",
                     os::LOOKED_AT,
@@ -174,7 +176,8 @@ fn amazon_linux_generation(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Find
         Some(derivative) => format!("{derivative} {}", judged.family),
         None => judged.family.to_string(),
     };
-    let mut finding = Finding::new("EA015", severity, message)
+    let mut finding = rule
+        .finding(severity, message)
         .with("Found", found)
         .with("Required", required);
     for (key, value) in judged.evidence {
@@ -183,7 +186,11 @@ fn amazon_linux_generation(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Find
     vec![finding]
 }
 
-fn al2023_kernel_6_1(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn al2023_kernel_6_1(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -198,17 +205,16 @@ fn al2023_kernel_6_1(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     };
     let finding = match kernel.as_deref() {
         Some("6.1") => return vec![],
-        Some(other) => Finding::new(
-            "EA016",
-            Severity::Error,
-            format!(
-                "{} uses AL2023 kernel {other}; {} needs the 6.1 kernel line",
-                judged.subject, cx.release
-            ),
-        )
-        .with("Kernel", other),
-        None => Finding::new(
-            "EA016",
+        Some(other) => rule
+            .finding(
+                Severity::Error,
+                format!(
+                    "{} uses AL2023 kernel {other}; {} needs the 6.1 kernel line",
+                    judged.subject, cx.release
+                ),
+            )
+            .with("Kernel", other),
+        None => rule.finding(
             Severity::Warning,
             format!(
                 "the AL2023 kernel line of {} could not be told; {} needs kernel 6.1",
@@ -223,7 +229,11 @@ fn al2023_kernel_6_1(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     vec![finding]
 }
 
-fn imdsv2_only_release(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn imdsv2_only_release(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -231,8 +241,7 @@ fn imdsv2_only_release(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding>
         return vec![];
     }
     vec![
-        Finding::new(
-            "EA017",
+        rule.finding(
             Severity::Error,
             format!(
                 "the AMI requires IMDSv2, which {} does not support: cluster startup fails",
@@ -264,67 +273,23 @@ mod tests {
         let al2 = evidence(named("amzn2-ami-hvm-2.0.20241113.1-x86_64-gp2", ""));
         let al1 = evidence(named("amzn-ami-hvm-2018.03.0.20190611-x86_64-gp2", ""));
         let al2023 = evidence(good_image());
-        assert!(
-            fired(
-                amazon_linux_generation,
-                &al2,
-                &region,
-                &context("emr-6.15.0")
-            )
-            .is_empty()
-        );
-        assert!(
-            fired(
-                amazon_linux_generation,
-                &al1,
-                &region,
-                &context("emr-5.29.0")
-            )
-            .is_empty()
-        );
-        assert!(
-            fired(
-                amazon_linux_generation,
-                &al2023,
-                &region,
-                &context("emr-7.1.0")
-            )
-            .is_empty()
-        );
+        assert!(fired("EA015", &al2, &region, &context("emr-6.15.0")).is_empty());
+        assert!(fired("EA015", &al1, &region, &context("emr-5.29.0")).is_empty());
+        assert!(fired("EA015", &al2023, &region, &context("emr-7.1.0")).is_empty());
         assert_eq!(
-            fired(
-                amazon_linux_generation,
-                &al2,
-                &region,
-                &context("emr-7.1.0")
-            ),
+            fired("EA015", &al2, &region, &context("emr-7.1.0")),
             [("EA015", Severity::Error)]
         );
         assert_eq!(
-            fired(
-                amazon_linux_generation,
-                &al2,
-                &region,
-                &context("emr-5.29.0")
-            ),
+            fired("EA015", &al2, &region, &context("emr-5.29.0")),
             [("EA015", Severity::Error)]
         );
         assert_eq!(
-            fired(
-                amazon_linux_generation,
-                &al2023,
-                &region,
-                &context("emr-6.15.0")
-            ),
+            fired("EA015", &al2023, &region, &context("emr-6.15.0")),
             [("EA015", Severity::Error)]
         );
         assert_eq!(
-            fired(
-                amazon_linux_generation,
-                &al1,
-                &region,
-                &context("emr-5.30.0")
-            ),
+            fired("EA015", &al1, &region, &context("emr-5.30.0")),
             [("EA015", Severity::Error)]
         );
     }
@@ -335,20 +300,14 @@ mod tests {
         let cx = context("emr-7.1.0");
         let ubuntu = evidence(named("ubuntu-noble-24.04-amd64-server-20241112", ""));
         assert_eq!(
-            fired(amazon_linux_generation, &ubuntu, &region, &cx),
+            fired("EA015", &ubuntu, &region, &cx),
             [("EA015", Severity::Error)]
         );
         let unknown = evidence(named(
             "golden-image-2024-11",
             "Golden image (platform team)",
         ));
-        let findings = amazon_linux_generation(
-            &ImageSubject {
-                evidence: &unknown,
-                region: &region,
-            },
-            &cx,
-        );
+        let findings = findings("EA015", &unknown, &region, &cx);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].severity, Severity::Warning);
         assert!(findings[0].message.contains(
@@ -365,12 +324,12 @@ mod tests {
             "from al2023-ami-2023.6.20241111.0-kernel-6.12-x86_64",
         ));
         assert_eq!(
-            fired(al2023_kernel_6_1, &k612, &region, &context("emr-7.1.0")),
+            fired("EA016", &k612, &region, &context("emr-7.1.0")),
             [("EA016", Severity::Error)]
         );
         assert!(
             fired(
-                al2023_kernel_6_1,
+                "EA016",
                 &evidence(good_image()),
                 &region,
                 &context("emr-7.1.0")
@@ -378,15 +337,10 @@ mod tests {
             .is_empty()
         );
         // Below 7.x, EA015 reports AL2023 itself; EA016 stays out of it.
-        assert!(fired(al2023_kernel_6_1, &k612, &region, &context("emr-6.15.0")).is_empty());
+        assert!(fired("EA016", &k612, &region, &context("emr-6.15.0")).is_empty());
         let unknown_kernel = evidence(named("my-al2023-base", ""));
         assert_eq!(
-            fired(
-                al2023_kernel_6_1,
-                &unknown_kernel,
-                &region,
-                &context("emr-7.1.0")
-            ),
+            fired("EA016", &unknown_kernel, &region, &context("emr-7.1.0")),
             [("EA016", Severity::Warning)]
         );
     }
@@ -396,21 +350,13 @@ mod tests {
         let region = RegionFacts::default();
         let v2 = evidence(good_image());
         assert_eq!(
-            fired(imdsv2_only_release, &v2, &region, &context("emr-5.29.0")),
+            fired("EA017", &v2, &region, &context("emr-5.29.0")),
             [("EA017", Severity::Error)]
         );
-        assert!(fired(imdsv2_only_release, &v2, &region, &context("emr-5.32.0")).is_empty());
+        assert!(fired("EA017", &v2, &region, &context("emr-5.32.0")).is_empty());
         let mut v1 = good_image();
         v1.imds_support = None;
-        assert!(
-            fired(
-                imdsv2_only_release,
-                &evidence(v1),
-                &region,
-                &context("emr-5.29.0")
-            )
-            .is_empty()
-        );
+        assert!(fired("EA017", &evidence(v1), &region, &context("emr-5.29.0")).is_empty());
     }
 
     fn on_base(own_name: &str, base_name: &str) -> ImageEvidence {
@@ -431,7 +377,7 @@ mod tests {
             "emr-base-al2023-x86_64",
             "amzn2-ami-kernel-5.10-hvm-2.0.20241113.1-x86_64-gp2",
         );
-        let found = findings(amazon_linux_generation, &al2, &region, &cx);
+        let found = findings("EA015", &al2, &region, &cx);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Severity::Error);
         assert_eq!(found[0].evidence["Found"], "Amazon Linux 2");
@@ -442,33 +388,23 @@ mod tests {
         assert!(found[0].evidence["BaseFrom"].starts_with("GetImageAncestry"));
 
         let k612 = on_base("golden", "al2023-ami-2023.9.20261110.0-kernel-6.12-x86_64");
-        assert!(findings(amazon_linux_generation, &k612, &region, &cx).is_empty());
-        let found = findings(al2023_kernel_6_1, &k612, &region, &cx);
+        assert!(findings("EA015", &k612, &region, &cx).is_empty());
+        let found = findings("EA016", &k612, &region, &cx);
         assert_eq!(found[0].severity, Severity::Error);
         assert_eq!(found[0].evidence["Kernel"], "6.12");
         let k61 = on_base("golden", "al2023-ami-2023.9.20261110.0-kernel-6.1-x86_64");
-        assert!(findings(al2023_kernel_6_1, &k61, &region, &cx).is_empty());
+        assert!(findings("EA016", &k61, &region, &cx).is_empty());
     }
 
     #[test]
     fn ea015_warns_on_amazon_linux_derivatives() {
         let region = RegionFacts::default();
         let ecs = on_base("golden", "amzn2-ami-ecs-hvm-2.0.20261015-x86_64-ebs");
-        let found = findings(
-            amazon_linux_generation,
-            &ecs,
-            &region,
-            &context("emr-6.15.0"),
-        );
+        let found = findings("EA015", &ecs, &region, &context("emr-6.15.0"));
         assert_eq!(found[0].severity, Severity::Warning);
         assert_eq!(found[0].evidence["Found"], "ECS-optimized Amazon Linux 2");
         // On a release that needs another generation, the generation error stands.
-        let found = findings(
-            amazon_linux_generation,
-            &ecs,
-            &region,
-            &context("emr-7.1.0"),
-        );
+        let found = findings("EA015", &ecs, &region, &context("emr-7.1.0"));
         assert_eq!(found[0].severity, Severity::Error);
     }
 }

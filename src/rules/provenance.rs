@@ -8,7 +8,7 @@ use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
 use crate::context::Context;
 use crate::lineage::{self, Lineage, LineageLink};
 
-pub(super) const RULES: [Rule; 3] = [
+pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA040",
         name: "oozie-base-2018-08-11",
@@ -70,7 +70,7 @@ fn untraced(lineage: Option<&Lineage>) -> String {
     }
 }
 
-fn oozie_base(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn oozie_base(rule: &'static Rule, subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -86,9 +86,7 @@ fn oozie_base(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     let Some((base, _)) = lineage::base_of(lineage, image) else {
         return if oozie {
             vec![
-                Finding::new(
-                    "EA040",
-                    Severity::Warning,
+                rule.finding(Severity::Warning,
                     format!(
                         "Oozie runs, and the base could not be traced, so the 2018-08-11 base that breaks Oozie can't be ruled out ({})",
                         untraced(lineage)
@@ -120,7 +118,7 @@ fn oozie_base(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
                 )
             };
             vec![
-                with_base(Finding::new("EA040", severity, message), &base)
+                with_base(rule.finding(severity, message), &base)
                     .with("Created", date)
                     .with("CreatedFrom", from)
                     .with("Applications", cx.applications.join(",")),
@@ -128,9 +126,7 @@ fn oozie_base(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
         }
         Some(_) => vec![],
         None if oozie => vec![with_base(
-            Finding::new(
-                "EA040",
-                Severity::Warning,
+            rule.finding(Severity::Warning,
                 format!(
                     "Oozie runs, and the creation date of the base {} is unknown, so the 2018-08-11 base can't be ruled out",
                     base.label()
@@ -146,7 +142,11 @@ fn bad_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2018, 8, 11).unwrap_or_default()
 }
 
-fn not_from_emr_instance(subject: &ImageSubject<'_>, _cx: &Context) -> Vec<Finding> {
+fn not_from_emr_instance(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    _cx: &Context,
+) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -158,8 +158,7 @@ fn not_from_emr_instance(subject: &ImageSubject<'_>, _cx: &Context) -> Vec<Findi
     for instance in instances {
         if let Some((key, value)) = instance.emr_tags().first() {
             findings.push(
-                Finding::new(
-                    "EA041",
+                rule.finding(
                     Severity::Error,
                     format!(
                         "{} was imaged from instance {}, an EMR cluster node (tag {key}={value})",
@@ -186,9 +185,7 @@ fn not_from_emr_instance(subject: &ImageSubject<'_>, _cx: &Context) -> Vec<Findi
             .find(|(k, _)| k.starts_with("aws:elasticmapreduce:"))
         {
             findings.push(
-                Finding::new(
-                    "EA041",
-                    Severity::Error,
+                rule.finding(Severity::Error,
                     format!("{id} carries EMR's node tag {key}={value}: it was imaged from an EMR cluster's instance"),
                 )
                 .with("Image", id)
@@ -200,9 +197,7 @@ fn not_from_emr_instance(subject: &ImageSubject<'_>, _cx: &Context) -> Vec<Findi
         && let Some(instance) = instances.iter().find(|i| i.unknown.is_some())
     {
         findings.push(
-            Finding::new(
-                "EA041",
-                Severity::Info,
+            rule.finding(Severity::Info,
                 format!(
                     "{} was imaged from instance {}, which could not be described ({}): whether it was an EMR node is unknown",
                     instance.image_id,
@@ -217,7 +212,7 @@ fn not_from_emr_instance(subject: &ImageSubject<'_>, _cx: &Context) -> Vec<Findi
     findings
 }
 
-fn stale_base(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn stale_base(rule: &'static Rule, subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -232,9 +227,7 @@ fn stale_base(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
             .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
         return match own {
             Some(date) if (today - date).num_days() > max_days => vec![
-                Finding::new(
-                    "EA042",
-                    Severity::Warning,
+                rule.finding(Severity::Warning,
                     format!(
                         "{}; the AMI itself was created {date}, {} days ago (more than {max_days}), so its base is at least as old",
                         untraced(lineage),
@@ -245,16 +238,14 @@ fn stale_base(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
                 .with("MaxAgeDays", max_days),
             ],
             _ => vec![
-                Finding::new(
-                    "EA042",
-                    Severity::Info,
+                rule.finding(Severity::Info,
                     format!("{}: its age and newer releases can't be checked", untraced(lineage)),
                 ),
             ],
         };
     };
     let mut reasons = Vec::new();
-    let mut finding = Finding::new("EA042", Severity::Warning, String::new());
+    let mut finding = rule.finding(Severity::Warning, String::new());
     match created(&base) {
         Some((date, from)) => {
             let age = (today - date).num_days();
@@ -355,27 +346,14 @@ mod tests {
     fn ea040_fires_on_the_2018_08_11_base_with_oozie() {
         let region = RegionFacts::default();
         let bad = traced(vec![base_link(OOZIE_BASE, "2018-08-11T02:05:47.000Z")]);
-        let found = findings(
-            oozie_base,
-            &bad,
-            &region,
-            &with_apps("emr-5.29.0", &["Oozie"]),
-        );
+        let found = findings("EA040", &bad, &region, &with_apps("emr-5.29.0", &["Oozie"]));
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Severity::Error);
         assert_eq!(found[0].evidence["Created"], "2018-08-11");
         assert_eq!(found[0].evidence["CreatedFrom"], "CreationDate");
-        let unknown = findings(oozie_base, &bad, &region, &context("emr-5.29.0"));
+        let unknown = findings("EA040", &bad, &region, &context("emr-5.29.0"));
         assert_eq!(unknown[0].severity, Severity::Warning);
-        assert!(
-            findings(
-                oozie_base,
-                &bad,
-                &region,
-                &with_apps("emr-5.29.0", &["Spark"])
-            )
-            .is_empty()
-        );
+        assert!(findings("EA040", &bad, &region, &with_apps("emr-5.29.0", &["Spark"])).is_empty());
     }
 
     #[test]
@@ -385,7 +363,7 @@ mod tests {
         by_name.creation_date = None;
         by_name.image_id = None;
         let found = findings(
-            oozie_base,
+            "EA040",
             &traced(vec![by_name]),
             &region,
             &with_apps("emr-5.29.0", &["oozie"]),
@@ -397,7 +375,7 @@ mod tests {
         let other = traced(vec![base_link(OOZIE_BASE, "2018-08-12T00:00:00.000Z")]);
         assert!(
             findings(
-                oozie_base,
+                "EA040",
                 &other,
                 &region,
                 &with_apps("emr-5.29.0", &["Oozie"])
@@ -411,13 +389,13 @@ mod tests {
         let region = RegionFacts::default();
         let untraced = evidence(good_image());
         let found = findings(
-            oozie_base,
+            "EA040",
             &untraced,
             &region,
             &with_apps("emr-5.29.0", &["Oozie"]),
         );
         assert_eq!(found[0].severity, Severity::Warning);
-        assert!(findings(oozie_base, &untraced, &region, &context("emr-5.29.0")).is_empty());
+        assert!(findings("EA040", &untraced, &region, &context("emr-5.29.0")).is_empty());
     }
 
     #[test]
@@ -438,7 +416,7 @@ mod tests {
             ),
             unknown: None,
         });
-        let found = findings(not_from_emr_instance, &node, &region, &context("emr-7.1.0"));
+        let found = findings("EA041", &node, &region, &context("emr-7.1.0"));
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Severity::Error);
         assert_eq!(found[0].evidence["SourceInstance"], "i-0aa0000000000c003");
@@ -450,21 +428,13 @@ mod tests {
                 .into_iter()
                 .collect(),
         );
-        assert!(
-            findings(
-                not_from_emr_instance,
-                &builder,
-                &region,
-                &context("emr-7.1.0")
-            )
-            .is_empty()
-        );
+        assert!(findings("EA041", &builder, &region, &context("emr-7.1.0")).is_empty());
 
         let mut gone = builder.clone();
         let instance = &mut gone.lineage.as_mut().expect("lineage").source_instances[0];
         instance.tags = None;
         instance.unknown = Some("terminated".into());
-        let found = findings(not_from_emr_instance, &gone, &region, &context("emr-7.1.0"));
+        let found = findings("EA041", &gone, &region, &context("emr-7.1.0"));
         assert_eq!(found[0].severity, Severity::Info);
     }
 
@@ -476,12 +446,7 @@ mod tests {
             "aws:elasticmapreduce:instance-group-role".into(),
             "CORE".into(),
         );
-        let found = findings(
-            not_from_emr_instance,
-            &evidence(image),
-            &region,
-            &context("emr-7.1.0"),
-        );
+        let found = findings("EA041", &evidence(image), &region, &context("emr-7.1.0"));
         assert_eq!(
             found[0].evidence["Tag"],
             "aws:elasticmapreduce:instance-group-role=CORE"
@@ -493,13 +458,13 @@ mod tests {
         let region = RegionFacts::default();
         let name = "al2023-ami-2023.9.20261110.0-kernel-6.1-x86_64";
         let fresh = traced(vec![base_link(name, "2026-11-10T21:14:00.000Z")]);
-        assert!(findings(stale_base, &fresh, &region, &context("emr-7.1.0")).is_empty());
+        assert!(findings("EA042", &fresh, &region, &context("emr-7.1.0")).is_empty());
 
         let old = traced(vec![base_link(
             "al2023-ami-2023.5.20240805.0-kernel-6.1-x86_64",
             "2024-08-05T19:30:00.000Z",
         )]);
-        let found = findings(stale_base, &old, &region, &context("emr-7.1.0"));
+        let found = findings("EA042", &old, &region, &context("emr-7.1.0"));
         assert_eq!(found[0].severity, Severity::Warning);
         assert_eq!(found[0].evidence["AgeDays"], "842");
 
@@ -510,7 +475,7 @@ mod tests {
             name: "al2023-ami-2023.10.20261120.0-kernel-6.1-x86_64".into(),
             creation_date: None,
         });
-        let found = findings(stale_base, &superseded, &region, &context("emr-7.1.0"));
+        let found = findings("EA042", &superseded, &region, &context("emr-7.1.0"));
         assert!(
             found[0].message.contains("al2023-ami-2023.10.20261120.0"),
             "{}",
@@ -519,7 +484,7 @@ mod tests {
 
         let mut lenient = context("emr-7.1.0");
         lenient.thresholds.max_base_age_days = 1000;
-        assert!(findings(stale_base, &old, &region, &lenient).is_empty());
+        assert!(findings("EA042", &old, &region, &lenient).is_empty());
     }
 
     #[test]
@@ -528,7 +493,7 @@ mod tests {
         let mut undated = base_link("al2023-ami-latest-custom", "");
         undated.creation_date = None;
         let found = findings(
-            stale_base,
+            "EA042",
             &traced(vec![undated]),
             &region,
             &context("emr-7.1.0"),
@@ -548,7 +513,7 @@ mod tests {
             .as_mut()
             .expect("lineage")
             .newest_lookup_error = Some("ec2:DescribeImages failed: UnauthorizedOperation".into());
-        let found = findings(stale_base, &unlooked, &region, &context("emr-7.1.0"));
+        let found = findings("EA042", &unlooked, &region, &context("emr-7.1.0"));
         assert_eq!(found[0].severity, Severity::Info);
         assert!(
             found[0].message.contains("could not be looked up"),
@@ -563,14 +528,14 @@ mod tests {
         let mut image = good_image();
         image.creation_date = Some("2024-11-01T09:00:12.000Z".into());
         let found = findings(
-            stale_base,
+            "EA042",
             &evidence(image.clone()),
             &region,
             &context("emr-7.1.0"),
         );
         assert_eq!(found[0].severity, Severity::Warning);
         image.creation_date = Some("2026-11-20T09:00:00.000Z".into());
-        let found = findings(stale_base, &evidence(image), &region, &context("emr-7.1.0"));
+        let found = findings("EA042", &evidence(image), &region, &context("emr-7.1.0"));
         assert_eq!(found[0].severity, Severity::Info);
     }
 }

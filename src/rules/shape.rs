@@ -3,7 +3,7 @@
 use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
 use crate::context::Context;
 
-pub(super) const RULES: [Rule; 5] = [
+pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA010",
         name: "hvm-only",
@@ -64,51 +64,47 @@ pub(super) const RULES: [Rule; 5] = [
     },
 ];
 
-fn hvm_only(subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
+fn hvm_only(rule: &'static Rule, subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
     match image.virtualization_type.as_deref() {
         Some("hvm") => vec![],
         Some(other) => vec![
-            Finding::new(
-                "EA010",
+            rule.finding(
                 Severity::Error,
                 format!("virtualization type is {other}; EMR supports only hvm"),
             )
             .with("VirtualizationType", other),
         ],
-        None => vec![Finding::new(
-            "EA010",
+        None => vec![rule.finding(
             Severity::Warning,
             "DescribeImages did not give the virtualization type; HVM was not verified",
         )],
     }
 }
 
-fn ebs_backed_root(subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
+fn ebs_backed_root(rule: &'static Rule, subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
     match image.root_device_type.as_deref() {
         Some("ebs") => vec![],
         Some(other) => vec![
-            Finding::new(
-                "EA011",
+            rule.finding(
                 Severity::Error,
                 format!("root device type is {other}; EMR needs an EBS-backed AMI"),
             )
             .with("RootDeviceType", other),
         ],
-        None => vec![Finding::new(
-            "EA011",
+        None => vec![rule.finding(
             Severity::Warning,
             "DescribeImages did not give the root device type; EBS backing was not verified",
         )],
     }
 }
 
-fn single_ebs_volume(subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
+fn single_ebs_volume(rule: &'static Rule, subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -120,8 +116,7 @@ fn single_ebs_volume(subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
         return vec![];
     }
     vec![
-        Finding::new(
-            "EA012",
+        rule.finding(
             Severity::Error,
             format!(
                 "the AMI maps {} EBS volumes ({}); EMR supports one",
@@ -133,7 +128,11 @@ fn single_ebs_volume(subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
     ]
 }
 
-fn root_volume_min_size(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding> {
+fn root_volume_min_size(
+    rule: &'static Rule,
+    subject: &ImageSubject<'_>,
+    cx: &Context,
+) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -149,18 +148,14 @@ fn root_volume_min_size(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding
     match size {
         Some(size) if size >= minimum => vec![],
         Some(size) => vec![
-            Finding::new(
-                "EA013",
-                Severity::Error,
+            rule.finding(Severity::Error,
                 format!("root volume is {size} GiB; {} needs at least {minimum} GiB", cx.release),
             )
             .with("VolumeSize", size)
             .with("MinimumGiB", minimum),
         ],
         None => vec![
-            Finding::new(
-                "EA013",
-                Severity::Warning,
+            rule.finding(Severity::Warning,
                 format!(
                     "the root volume's size is not known (no EBS mapping for root device {}); at least {minimum} GiB is needed",
                     image.root_device_name.as_deref().unwrap_or("(unnamed)")
@@ -171,7 +166,7 @@ fn root_volume_min_size(subject: &ImageSubject<'_>, cx: &Context) -> Vec<Finding
     }
 }
 
-fn linux_64_bit(subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
+fn linux_64_bit(rule: &'static Rule, subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
@@ -182,8 +177,7 @@ fn linux_64_bit(subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
         .filter(|p| p.eq_ignore_ascii_case("windows"))
     {
         findings.push(
-            Finding::new(
-                "EA014",
+            rule.finding(
                 Severity::Error,
                 "the AMI is a Windows image; EMR runs only on Linux",
             )
@@ -193,15 +187,13 @@ fn linux_64_bit(subject: &ImageSubject<'_>, _: &Context) -> Vec<Finding> {
     match image.architecture.as_deref() {
         Some("x86_64" | "arm64") => {}
         Some(other) => findings.push(
-            Finding::new(
-                "EA014",
+            rule.finding(
                 Severity::Error,
                 format!("architecture is {other}; EMR needs x86_64 or arm64"),
             )
             .with("Architecture", other),
         ),
-        None => findings.push(Finding::new(
-            "EA014",
+        None => findings.push(rule.finding(
             Severity::Warning,
             "DescribeImages did not give the architecture; 64-bit was not verified",
         )),
@@ -225,10 +217,10 @@ mod tests {
         let mut pv = good_image();
         pv.virtualization_type = Some("paravirtual".into());
         assert_eq!(
-            fired(hvm_only, &evidence(pv), &none(), &cx),
+            fired("EA010", &evidence(pv), &none(), &cx),
             [("EA010", Severity::Error)]
         );
-        assert!(fired(hvm_only, &evidence(good_image()), &none(), &cx).is_empty());
+        assert!(fired("EA010", &evidence(good_image()), &none(), &cx).is_empty());
     }
 
     #[test]
@@ -237,10 +229,10 @@ mod tests {
         let mut store = good_image();
         store.root_device_type = Some("instance-store".into());
         assert_eq!(
-            fired(ebs_backed_root, &evidence(store), &none(), &cx),
+            fired("EA011", &evidence(store), &none(), &cx),
             [("EA011", Severity::Error)]
         );
-        assert!(fired(ebs_backed_root, &evidence(good_image()), &none(), &cx).is_empty());
+        assert!(fired("EA011", &evidence(good_image()), &none(), &cx).is_empty());
     }
 
     #[test]
@@ -256,7 +248,7 @@ mod tests {
             }),
         });
         assert_eq!(
-            fired(single_ebs_volume, &evidence(two), &none(), &cx),
+            fired("EA012", &evidence(two), &none(), &cx),
             [("EA012", Severity::Error)]
         );
 
@@ -266,7 +258,7 @@ mod tests {
             virtual_name: Some("ephemeral0".into()),
             ebs: None,
         });
-        assert!(fired(single_ebs_volume, &evidence(ephemeral), &none(), &cx).is_empty());
+        assert!(fired("EA012", &evidence(ephemeral), &none(), &cx).is_empty());
     }
 
     fn with_root(size: i32) -> crate::facts::ImageFacts {
@@ -281,7 +273,7 @@ mod tests {
     fn ea013_minimum_depends_on_release() {
         assert_eq!(
             fired(
-                root_volume_min_size,
+                "EA013",
                 &evidence(with_root(8)),
                 &none(),
                 &context("emr-6.9.0")
@@ -290,7 +282,7 @@ mod tests {
         );
         assert!(
             fired(
-                root_volume_min_size,
+                "EA013",
                 &evidence(with_root(10)),
                 &none(),
                 &context("emr-6.9.0")
@@ -299,7 +291,7 @@ mod tests {
         );
         assert_eq!(
             fired(
-                root_volume_min_size,
+                "EA013",
                 &evidence(with_root(12)),
                 &none(),
                 &context("emr-6.10.0")
@@ -308,7 +300,7 @@ mod tests {
         );
         assert!(
             fired(
-                root_volume_min_size,
+                "EA013",
                 &evidence(with_root(15)),
                 &none(),
                 &context("emr-7.1.0")
@@ -323,18 +315,18 @@ mod tests {
         let mut windows = good_image();
         windows.platform = Some("windows".into());
         assert_eq!(
-            fired(linux_64_bit, &evidence(windows), &none(), &cx),
+            fired("EA014", &evidence(windows), &none(), &cx),
             [("EA014", Severity::Error)]
         );
         let mut i386 = good_image();
         i386.architecture = Some("i386".into());
         assert_eq!(
-            fired(linux_64_bit, &evidence(i386), &none(), &cx),
+            fired("EA014", &evidence(i386), &none(), &cx),
             [("EA014", Severity::Error)]
         );
         let mut arm = good_image();
         arm.architecture = Some("arm64".into());
-        assert!(fired(linux_64_bit, &evidence(arm), &none(), &cx).is_empty());
-        assert!(fired(linux_64_bit, &evidence(good_image()), &none(), &cx).is_empty());
+        assert!(fired("EA014", &evidence(arm), &none(), &cx).is_empty());
+        assert!(fired("EA014", &evidence(good_image()), &none(), &cx).is_empty());
     }
 }

@@ -2,66 +2,24 @@
 //! `mock serve`.
 
 use clap::CommandFactory;
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 
 use super::{Outcome, RunError};
 use crate::cli::{Cli, Format};
 use crate::config;
 use crate::replay::{Faults, ReplayServer, Scenario};
-use crate::rules::{self, Rule};
+use crate::rules::Rule;
+use crate::rules::catalogue::{self, Style};
 
 /// `rules [RULE]`: the catalogue, or one rule explained.
 pub(super) fn explain_rules(rule: Option<&'static Rule>, format: Format) -> Outcome {
-    let stdout = match rule {
-        None => match format {
-            Format::Json => {
-                let list: Vec<serde_json::Value> =
-                    rules::registry().iter().map(rule_json).collect();
-                serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
-            }
-            // The catalogue is for people in every other format.
-            Format::Table | Format::Sarif | Format::Junit | Format::Markdown => {
-                let mut table = Table::new();
-                table.load_preset(UTF8_FULL_CONDENSED);
-                table.set_content_arrangement(ContentArrangement::Dynamic);
-                table.set_header(["ID", "Name", "Severity", "Title"]);
-                for rule in rules::registry() {
-                    table.add_row(vec![rule.id, rule.name, rule.severity.as_str(), rule.title]);
-                }
-                format!("{table}\n")
-            }
-        },
-        Some(rule) => match format {
-            Format::Json => {
-                serde_json::to_string_pretty(&rule_json(rule)).unwrap_or_default() + "\n"
-            }
-            Format::Table | Format::Sarif | Format::Junit | Format::Markdown => format!(
-                "{} {} ({})\n{}\n\nWhy: {}\n\nRemediation: {}\n\nSource: {}\nDocs: {}\n",
-                rule.id,
-                rule.name,
-                rule.severity,
-                rule.title,
-                rule.explanation,
-                rule.remediation,
-                rule.source,
-                rule.doc_url
-            ),
-        },
+    // The catalogue is for people in every format but JSON.
+    let style = match format {
+        Format::Json => Style::Json,
+        Format::Table | Format::Sarif | Format::Junit | Format::Markdown => Style::Text,
     };
-    Outcome::printed(stdout)
-}
-
-fn rule_json(rule: &Rule) -> serde_json::Value {
-    serde_json::json!({
-        "id": rule.id,
-        "name": rule.name,
-        "severity": rule.severity,
-        "title": rule.title,
-        "explanation": rule.explanation,
-        "remediation": rule.remediation,
-        "source": rule.source,
-        "doc_url": rule.doc_url,
+    Outcome::printed(match rule {
+        None => catalogue::list(style),
+        Some(rule) => catalogue::one(rule, style),
     })
 }
 
