@@ -22,8 +22,6 @@ use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 pub use ec2::{ImageBatch, InstanceTypeBatch};
-pub use emr::container;
-pub use lineage::InstanceOrigin;
 pub use scope::{AssumedCredentials, RoleSpec};
 
 use crate::facts::CollectError;

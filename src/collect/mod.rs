@@ -8,7 +8,8 @@ use futures::StreamExt;
 
 use crate::aws::{Aws, InstanceTypeBatch};
 use crate::facts::{
-    CollectError, ImageEvidence, ImageFacts, ImageLookup, LaunchAccess, NetworkFacts, RegionFacts,
+    CollectError, Collected, ImageEvidence, ImageFacts, ImageLookup, LaunchAccess, NetworkFacts,
+    RegionFacts,
 };
 
 /// DescribeImages and DescribeInstanceTypes take up to 100 IDs per call.
@@ -32,16 +33,6 @@ pub struct Wanted {
     pub subnet_ids: Vec<String>,
     /// The account that will launch the AMIs (default: the caller's).
     pub launching_account: Option<String>,
-}
-
-/// What a run collected.
-#[derive(Debug, Clone)]
-pub struct Collected {
-    pub caller_account: Result<String, CollectError>,
-    pub images: BTreeMap<String, ImageEvidence>,
-    pub region: RegionFacts,
-    /// Instance types EC2 says do not exist.
-    pub invalid_instance_types: Vec<String>,
 }
 
 /// Collect everything the image and cluster rules need, each distinct resource once, in batches.

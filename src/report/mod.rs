@@ -19,7 +19,7 @@ pub use table::render_table;
 
 use crate::config::{Suppression, WaiverOutcome};
 use crate::context::ContextSummary;
-use crate::lineage::Lineage;
+use crate::facts::Lineage;
 use crate::rules::{self, Finding, Severity};
 
 /// Version of the JSON report's schema (`schema/report.schema.json`); bumped on incompatible changes.

@@ -19,7 +19,6 @@ use crate::cli::{
 };
 use crate::collect::{self, CollectUsageError, Wanted, collect_images};
 use crate::config::{self, Config};
-use crate::contents;
 use crate::context::{Context, Thresholds};
 use crate::facts::{ClusterFacts, CollectError};
 use crate::plan::{self, PlanError};
@@ -30,6 +29,7 @@ use crate::replay::{
 };
 use crate::report::TargetKind;
 use crate::report::{self, Report, ReportedFinding, Stats, Target};
+use crate::rootfs;
 use crate::rules::{self, Severity};
 use crate::validate::{self, InputError};
 
@@ -269,7 +269,7 @@ fn inspect(cli: &Cli, args: &InspectArgs, config: &Config) -> Result<Outcome, Ru
         return Err(InputError::Root(args.root.display().to_string()).into());
     }
     let started = Instant::now();
-    let facts = contents::read(&args.root);
+    let facts = rootfs::read(&args.root);
     let context = Context {
         release,
         instance_types: Vec::new(),
@@ -521,7 +521,7 @@ async fn image(cli: &Cli, args: &ImageArgs, aws: &Aws) -> Result<Report, RunErro
         .collect();
     // `--rootfs`: the same AMI's files, judged in the same context; one report for both.
     if let (Some(root), Some(target)) = (&args.rootfs, targets.first_mut()) {
-        let facts = contents::read(root);
+        let facts = rootfs::read(root);
         let mut context = context.clone();
         context.thresholds.relocated_bytes = relocated_bytes;
         target.findings.extend(
