@@ -2,9 +2,9 @@
 //! standard AWS configuration chain (or points them at the replay server), makes the calls, counts
 //! them, and converts every answer into crate-owned facts.
 
+mod ancestry;
 mod ec2;
 mod emr;
-mod lineage;
 mod network;
 mod paging;
 mod recording;

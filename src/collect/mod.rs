@@ -1,6 +1,6 @@
 //! From targets to facts: which calls to make, batched and made once per run.
 
-mod lineage;
+mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -54,7 +54,7 @@ pub async fn collect(aws: &Aws, wanted: &Wanted) -> Collected {
         .collect();
     let ((), mut lineages) = tokio::join!(
         fill_launch_access(aws, &mut images, caller_ok, launcher),
-        lineage::trace(aws, &found, caller_ok),
+        trace::lineages(aws, &found, caller_ok),
     );
     for (id, evidence) in images.iter_mut() {
         evidence.lineage = lineages.remove(id);

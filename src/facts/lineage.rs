@@ -1,5 +1,5 @@
 //! An AMI's lineage: the chain of images back to its base, how each link is known, and what the base
-//! is. Types and pure string work; `collect::lineage` makes the calls that fill them.
+//! is. Types and pure string work; `collect::trace` makes the calls that fill them.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

@@ -49,7 +49,7 @@ struct Tracer<'a> {
 }
 
 /// The lineage of every found AMI of `audited` (ID → DescribeImages' answer), keyed by AMI ID.
-pub async fn trace(
+pub async fn lineages(
     aws: &Aws,
     audited: &BTreeMap<String, ImageFacts>,
     caller: Option<&str>,
