@@ -1,10 +1,9 @@
 //! From collected facts to report targets: run the rules on each AMI, cluster and plan, each in its
 //! own context.
 
-use crate::collect::Collected;
 use crate::context::Context;
-use crate::facts::{ClusterFacts, CollectError, ImageEvidence, ImageLookup};
-use crate::lineage;
+use crate::facts::lineage;
+use crate::facts::{ClusterFacts, CollectError, Collected, ImageEvidence, ImageLookup};
 use crate::release::Release;
 use crate::report::{ReportedFinding, Status, Target, TargetKind};
 use crate::rules::{self, ClusterSubject, ImageSubject};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::facts::cluster::container;
 use crate::facts::{ClusterFacts, InstanceCollection, InstanceSlot};
 use crate::release::Release;
 use crate::validate;
@@ -512,7 +513,7 @@ impl Reader {
         else {
             return Ok(());
         };
-        let container = crate::aws::container(Some(role), "group", None, name.as_deref());
+        let container = container(Some(role), "group", None, name.as_deref());
         let custom_ami_id = self.ami(group.get("CustomAmiId"), &join(at, "CustomAmiId"))?;
         cluster.instances.push(InstanceSlot {
             container,
@@ -532,7 +533,7 @@ impl Reader {
         self.object(fleet, at)?;
         cluster.collection = Some(InstanceCollection::InstanceFleets);
         let name = self.string(fleet.get("Name"), &join(at, "Name"))?;
-        let container = crate::aws::container(Some(role), "fleet", None, name.as_deref());
+        let container = container(Some(role), "fleet", None, name.as_deref());
         let configs_at = join(at, "InstanceTypeConfigs");
         for (i, config) in self
             .list(fleet.get("InstanceTypeConfigs"), &configs_at)?

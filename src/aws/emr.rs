@@ -6,6 +6,7 @@ use aws_sdk_emr::types::{ClusterState, InstanceCollectionType};
 
 use super::paging::{Page, every_page};
 use super::{Aws, collect_error};
+use crate::facts::cluster::container;
 use crate::facts::{ClusterFacts, CollectError, InstanceCollection, InstanceSlot};
 
 impl Aws {
@@ -212,17 +213,4 @@ impl Aws {
         )
         .await
     }
-}
-
-/// `CORE group ig-2XYZ (Core)`.
-pub fn container(role: Option<&str>, kind: &str, id: Option<&str>, name: Option<&str>) -> String {
-    let mut text = format!("{} {kind}", role.unwrap_or("?"));
-    if let Some(id) = id {
-        text.push(' ');
-        text.push_str(id);
-    }
-    if let Some(name) = name.filter(|n| !n.is_empty()) {
-        text.push_str(&format!(" ({name})"));
-    }
-    text
 }

@@ -2,10 +2,10 @@
 //! standard AWS configuration chain (or points them at the replay server), makes the calls, counts
 //! them, and converts every answer into crate-owned facts.
 
+mod ancestry;
 mod ec2;
 mod emr;
 mod integrity;
-mod lineage;
 mod network;
 mod paging;
 mod recording;
@@ -24,8 +24,6 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 pub use ec2::{ImageBatch, InstanceTypeBatch};
-pub use emr::container;
-pub use lineage::InstanceOrigin;
 pub use scope::{AssumedCredentials, RoleSpec};
 
 use crate::facts::CollectError;

@@ -1,7 +1,7 @@
 //! From targets to facts: which calls to make, batched and made once per run.
 
 mod clusters;
-mod lineage;
+mod trace;
 
 pub use clusters::{ClusterSelection, DescribedClusters, describe_clusters};
 
@@ -11,7 +11,8 @@ use futures::StreamExt;
 
 use crate::aws::{Aws, InstanceTypeBatch};
 use crate::facts::{
-    CollectError, ImageEvidence, ImageFacts, ImageLookup, LaunchAccess, NetworkFacts, RegionFacts,
+    CollectError, Collected, ImageEvidence, ImageFacts, ImageLookup, LaunchAccess, NetworkFacts,
+    RegionFacts,
 };
 
 /// DescribeImages and DescribeInstanceTypes take up to 100 IDs per call.
@@ -37,16 +38,6 @@ pub struct Wanted {
     pub launching_account: Option<String>,
 }
 
-/// What a run collected.
-#[derive(Debug, Clone)]
-pub struct Collected {
-    pub caller_account: Result<String, CollectError>,
-    pub images: BTreeMap<String, ImageEvidence>,
-    pub region: RegionFacts,
-    /// Instance types EC2 says do not exist.
-    pub invalid_instance_types: Vec<String>,
-}
-
 /// Collect everything the image and cluster rules need, each distinct resource once, in batches.
 pub async fn collect(aws: &Aws, wanted: &Wanted) -> Collected {
     let image_ids: Vec<String> = unique(&wanted.image_ids);
@@ -66,7 +57,7 @@ pub async fn collect(aws: &Aws, wanted: &Wanted) -> Collected {
         .collect();
     let ((), mut lineages) = tokio::join!(
         fill_launch_access(aws, &mut images, caller_ok, launcher),
-        lineage::trace(aws, &found, caller_ok),
+        trace::lineages(aws, &found, caller_ok),
     );
     for (id, evidence) in images.iter_mut() {
         evidence.lineage = lineages.remove(id);

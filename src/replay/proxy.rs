@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use super::server::Faults;
+use super::faults::Faults;
 
 /// Larger messages than this are not expected from the SDK or the replay server; the relay gives up.
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;

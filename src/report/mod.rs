@@ -18,7 +18,7 @@ pub use sarif::render_sarif;
 pub use table::render_table;
 
 use crate::context::ContextSummary;
-use crate::lineage::Lineage;
+use crate::facts::Lineage;
 use crate::rules::Severity;
 use crate::sink::Sink;
 pub use crate::sink::{ReportedFinding, Suppression, WaiverOutcome, WaiverStatus};

@@ -1,8 +1,8 @@
 //! EA060–EA065: what the image holds, read from its root filesystem (`inspect`, `image --rootfs`).
 
 use super::{CUSTOM_AMI_DOC, Check, Finding, Rule, Severity};
-use crate::contents::ContentsFacts;
 use crate::context::Context;
+use crate::facts::ContentsFacts;
 use crate::release::RequiredLinux;
 
 /// Accounts whose presence breaks EMR's own applications (spec: "for example hadoop, hdfs, yarn, spark").

@@ -17,9 +17,8 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use crate::contents::ContentsFacts;
 use crate::context::Context;
-use crate::facts::{ClusterFacts, ImageEvidence, RegionFacts};
+use crate::facts::{ClusterFacts, ContentsFacts, ImageEvidence, RegionFacts};
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -266,14 +265,14 @@ pub(crate) mod testing {
     }
 
     /// Amazon's image `name`, the parent of the good image as GetImageAncestry would name it.
-    pub fn amazon_base(name: &str) -> crate::lineage::LineageLink {
-        crate::lineage::LineageLink {
+    pub fn amazon_base(name: &str) -> crate::facts::LineageLink {
+        crate::facts::LineageLink {
             name: Some(name.into()),
             owner_alias: Some("amazon".into()),
-            ..crate::lineage::LineageLink::to_image(
+            ..crate::facts::LineageLink::to_image(
                 "ami-0b100000000000001",
                 None,
-                crate::lineage::LinkSource::Ancestry,
+                crate::facts::LinkSource::Ancestry,
                 "GetImageAncestry: parent of ami-0ea00000000000001".into(),
             )
         }

@@ -4,7 +4,7 @@
 use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
 use crate::context::Context;
 use crate::facts::ImageFacts;
-use crate::os::{self, OsFamily};
+use crate::facts::os::{self, OsFamily};
 use crate::release::RequiredLinux;
 
 pub(super) const RULES: &[Rule] = &[
@@ -256,8 +256,7 @@ fn imdsv2_only_release(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{ImageEvidence, ImageFacts, RegionFacts};
-    use crate::lineage::Lineage;
+    use crate::facts::{ImageEvidence, ImageFacts, Lineage, RegionFacts};
     use crate::rules::testing::*;
 
     fn named(name: &str, description: &str) -> ImageFacts {

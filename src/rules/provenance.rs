@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
 use crate::context::Context;
-use crate::lineage::{self, Lineage, LineageLink};
+use crate::facts::lineage::{self, Lineage, LineageLink};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -314,8 +314,7 @@ fn is_newer(newest_name: &str, newest_created: Option<&str>, base: &LineageLink)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{ImageEvidence, RegionFacts};
-    use crate::lineage::{NewestBase, SourceInstance};
+    use crate::facts::{ImageEvidence, NewestBase, RegionFacts, SourceInstance};
     use crate::rules::testing::*;
 
     fn base_link(name: &str, created: &str) -> LineageLink {

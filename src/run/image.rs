@@ -6,10 +6,10 @@ use super::{RunError, judging};
 use crate::audit;
 use crate::aws::Aws;
 use crate::collect::collect_images;
-use crate::contents;
 use crate::invocation::{ImageJob, Invocation};
 use crate::progress::Progress;
 use crate::report::{Report, ReportedFinding, Stats, Target};
+use crate::rootfs;
 use crate::rules;
 
 pub(super) async fn image(
@@ -52,7 +52,7 @@ pub(super) async fn image(
         .collect();
     // `--rootfs`: the same AMI's files, judged in the same context; one report for both.
     if let (Some(root), Some(target)) = (&job.rootfs, targets.first_mut()) {
-        let facts = contents::read(root);
+        let facts = rootfs::read(root);
         target.findings.extend(
             rules::evaluate_contents(&facts, &context)
                 .into_iter()

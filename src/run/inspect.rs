@@ -2,15 +2,15 @@
 
 use std::time::Instant;
 
-use crate::contents;
 use crate::context::Context;
 use crate::invocation::{InspectJob, Invocation};
 use crate::report::{Report, ReportedFinding, Stats, Target, TargetKind};
+use crate::rootfs;
 use crate::rules;
 
 pub(super) fn inspect(invocation: &Invocation, job: &InspectJob) -> Report {
     let started = Instant::now();
-    let facts = contents::read(&job.root);
+    let facts = rootfs::read(&job.root);
     let context = Context::new(
         job.release,
         "",

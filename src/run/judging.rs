@@ -1,8 +1,8 @@
 //! The context the rules judge one account and region in.
 
 use crate::aws::Aws;
-use crate::collect::Collected;
 use crate::context::Context;
+use crate::facts::Collected;
 use crate::invocation::Invocation;
 use crate::release::Release;
 

@@ -9,16 +9,7 @@ use aws_sdk_ec2::types::Filter;
 use super::ec2::{image_facts, tag_map};
 use super::paging::{Page, every_page};
 use super::{Aws, collect_error};
-use crate::facts::{CollectError, ImageFacts};
-use crate::lineage::AncestryEntry;
-
-/// An instance, as far as lineage needs it: the image it was launched from and its tags.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceOrigin {
-    pub instance_id: String,
-    pub image_id: Option<String>,
-    pub tags: BTreeMap<String, String>,
-}
+use crate::facts::{AncestryEntry, CollectError, ImageFacts, InstanceOrigin};
 
 fn filter(name: &str, values: &[String]) -> Filter {
     Filter::builder()

@@ -1,11 +1,11 @@
-//! What an image holds, read from its root filesystem (a mounted image, a chroot, or `/` inside an image
-//! build): the facts the image-content rules (EA060–EA065) judge. No AWS call is involved.
+//! Reading an image's root filesystem (a mounted image, a chroot, or `/` inside an image build) into
+//! [`ContentsFacts`], the facts the image-content rules (EA060–EA065) judge. No AWS call is involved.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Serialize;
+use crate::facts::ContentsFacts;
 
 /// The directories EMR moves to /mnt at startup.
 pub const RELOCATED: [&str; 3] = ["tmp", "var", "emr"];
@@ -51,30 +51,6 @@ const DNS_CONFIG: [&str; 5] = [
     "etc/dhcp/dhclient.conf",
     "etc/NetworkManager/NetworkManager.conf",
 ];
-
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct ContentsFacts {
-    pub root: PathBuf,
-    /// Account names in /etc/passwd; `None` when it could not be read.
-    pub users: Option<Vec<String>>,
-    /// Group names in /etc/group; `None` when it could not be read.
-    pub groups: Option<Vec<String>>,
-    /// Where the SSM agent is installed, and where it is enabled at boot.
-    pub ssm_installed: Vec<String>,
-    pub ssm_enabled: Vec<String>,
-    /// `file: line` for each line that sets `rotate`.
-    pub dns_rotate: Vec<String>,
-    /// Bytes under /tmp, /var and /emr (not following symlinks, not crossing mounts).
-    pub relocated_bytes: BTreeMap<String, u64>,
-    /// `/etc/os-release` (or `/usr/lib/os-release`) as key → value; `None` when absent or unreadable.
-    pub os_release: Option<BTreeMap<String, String>>,
-    /// Installed kernel versions (`/lib/modules/*`, `/boot/vmlinuz-*`).
-    pub kernels: Vec<String>,
-    /// EMR provisioning leftovers that exist.
-    pub emr_artifacts: Vec<String>,
-    /// Paths that could not be read, with why.
-    pub unreadable: Vec<String>,
-}
 
 /// Read what the content rules need from `root`. Unreadable files are noted, never fatal.
 pub fn read(root: &Path) -> ContentsFacts {

@@ -1,5 +1,5 @@
 //! An AMI's lineage: the chain of images back to its base, how each link is known, and what the base
-//! is. Types and pure string work; `collect::lineage` makes the calls that fill them.
+//! is. Types and pure string work; `collect::trace` makes the calls that fill them.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -7,8 +7,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::facts::ImageFacts;
-use crate::os::{self, OsFamily};
+use super::image::ImageFacts;
+use super::os::{self, OsFamily};
 
 /// Accounts that publish Amazon's own images, for images that carry no `amazon` owner alias.
 const AMAZON_OWNERS: [&str; 5] = [
@@ -490,17 +490,6 @@ impl TextParent {
             } => LineageLink::named(name, source, evidence),
         }
     }
-}
-
-/// One entry of GetImageAncestry's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AncestryEntry {
-    pub image_id: String,
-    pub creation_date: Option<String>,
-    pub owner_alias: Option<String>,
-    /// The parent, and its region.
-    pub source_image_id: Option<String>,
-    pub source_image_region: Option<String>,
 }
 
 pub fn text_parent(image: &ImageFacts) -> Option<TextParent> {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::facts::ImageFacts;
+use super::image::ImageFacts;
 
 /// The operating system family an image appears to run.
 #[derive(Debug, Clone, PartialEq, Eq)]

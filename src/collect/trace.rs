@@ -9,11 +9,10 @@ use futures::StreamExt;
 
 use super::BATCH;
 use crate::aws::Aws;
-use crate::facts::{CollectError, ImageFacts, ImageLookup};
-use crate::lineage::{
-    self, AncestryEntry, Lineage, LineageLink, LinkSource, SnapshotOrigin, SourceInstance,
-    TextParent,
+use crate::facts::lineage::{
+    self, Lineage, LineageLink, LinkSource, SnapshotOrigin, SourceInstance, TextParent,
 };
+use crate::facts::{AncestryEntry, CollectError, ImageFacts, ImageLookup};
 
 /// Parallel GetImageAncestry calls (one per AMI; the API takes no list).
 const ANCESTRY_CONCURRENCY: usize = 8;
@@ -50,7 +49,7 @@ struct Tracer<'a> {
 }
 
 /// The lineage of every found AMI of `audited` (ID → DescribeImages' answer), keyed by AMI ID.
-pub async fn trace(
+pub async fn lineages(
     aws: &Aws,
     audited: &BTreeMap<String, ImageFacts>,
     caller: Option<&str>,

@@ -1,0 +1,31 @@
+//! What an image holds, as read from its root filesystem by `rootfs`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// The facts the image-content rules (EA060–EA065) judge.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ContentsFacts {
+    pub root: PathBuf,
+    /// Account names in /etc/passwd; `None` when it could not be read.
+    pub users: Option<Vec<String>>,
+    /// Group names in /etc/group; `None` when it could not be read.
+    pub groups: Option<Vec<String>>,
+    /// Where the SSM agent is installed, and where it is enabled at boot.
+    pub ssm_installed: Vec<String>,
+    pub ssm_enabled: Vec<String>,
+    /// `file: line` for each line that sets `rotate`.
+    pub dns_rotate: Vec<String>,
+    /// Bytes under /tmp, /var and /emr (not following symlinks, not crossing mounts).
+    pub relocated_bytes: BTreeMap<String, u64>,
+    /// `/etc/os-release` (or `/usr/lib/os-release`) as key → value; `None` when absent or unreadable.
+    pub os_release: Option<BTreeMap<String, String>>,
+    /// Installed kernel versions (`/lib/modules/*`, `/boot/vmlinuz-*`).
+    pub kernels: Vec<String>,
+    /// EMR provisioning leftovers that exist.
+    pub emr_artifacts: Vec<String>,
+    /// Paths that could not be read, with why.
+    pub unreadable: Vec<String>,
+}
