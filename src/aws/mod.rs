@@ -204,8 +204,12 @@ fn collect_error<E>(service: &str, action: &str, error: &SdkError<E, HttpRespons
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let status = error.raw_response().map(|r| r.status().as_u16());
     let malformed = source_of::<MalformedResponse>(error);
+    // A malformed answer's message says its status already.
+    let status = error
+        .raw_response()
+        .map(|r| r.status().as_u16())
+        .filter(|_| malformed.is_none());
     let code = match (error.code(), malformed) {
         (_, Some(_)) => "MalformedResponse".to_string(),
         (Some(code), None) => code.to_string(),
