@@ -20,4 +20,5 @@ pub mod rootfs;
 pub mod rules;
 pub mod run;
 pub mod sink;
+pub mod terminal;
 pub mod validate;

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use emr_ami_audit::cli::Cli;
+use emr_ami_audit::terminal::visible;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -45,7 +46,8 @@ fn main() -> ExitCode {
             }
         }
         Err(error) => {
-            eprintln!("emr-ami-audit: {error}");
+            // The message may quote what the user typed: shown, never obeyed by the terminal.
+            eprintln!("emr-ami-audit: {}", visible(&error.to_string()));
             ExitCode::from(2)
         }
     }

@@ -205,13 +205,19 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let malformed = source_of::<MalformedResponse>(error);
-    // A malformed answer's message says its status already.
-    let status = error
-        .raw_response()
-        .map(|r| r.status().as_u16())
-        .filter(|_| malformed.is_none());
+    let status = error.raw_response().map(|r| r.status().as_u16());
+    // A 2xx answer the SDK could not make sense of: as broken as a truncated one.
+    let unparsed = error.code().is_none()
+        && matches!(
+            error,
+            SdkError::ServiceError(_) | SdkError::ResponseError(_)
+        )
+        && error
+            .raw_response()
+            .is_some_and(|r| r.status().is_success());
     let code = match (error.code(), malformed) {
         (_, Some(_)) => "MalformedResponse".to_string(),
+        (None, None) if unparsed => "MalformedResponse".to_string(),
         (Some(code), None) => code.to_string(),
         (None, None) => match error {
             SdkError::DispatchFailure(_) => "ConnectionError",
@@ -229,6 +235,15 @@ where
             malformed.status, malformed.bytes
         ),
         (None, Some(message), _) => message.to_string(),
+        (None, None, _) if unparsed => format!(
+            "malformed response to {service}:{action} (HTTP {}, {} bytes)",
+            status.unwrap_or_default(),
+            error
+                .raw_response()
+                .and_then(|r| r.body().bytes())
+                .map(<[u8]>::len)
+                .unwrap_or_default()
+        ),
         (None, None, SdkError::TimeoutError(_)) => "no answer in time".to_string(),
         (None, None, SdkError::DispatchFailure(failure)) => {
             if failure.is_timeout() {
@@ -259,9 +274,10 @@ where
     CollectError {
         service: service.to_string(),
         action: action.to_string(),
+        // A malformed answer's message says its status already.
+        status: status.filter(|_| code != "MalformedResponse"),
         code: one_line(&code, 100),
         message: one_line(&message, MESSAGE_LIMIT),
-        status,
     }
 }
 

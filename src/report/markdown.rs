@@ -7,6 +7,7 @@ use super::located::kind_name;
 use super::{Report, ReportedFinding, Status, Target};
 use crate::rules::Severity;
 use crate::sink::WaiverStatus;
+use crate::terminal::visible;
 
 pub fn render_markdown(report: &Report) -> String {
     let mut out = String::from("### emr-ami-audit\n\n");
@@ -200,7 +201,8 @@ fn reason(target: &Target) -> String {
 }
 
 /// Text that Markdown must not interpret: punctuation that could start emphasis, code, links or
-/// HTML (and `|`, which splits table cells) is backslash-escaped; line breaks become spaces.
+/// HTML (and `|`, which splits table cells) is backslash-escaped; line breaks become spaces; other
+/// control characters are shown, not obeyed.
 fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -213,11 +215,12 @@ fn inline(text: &str) -> String {
             _ => out.push(c),
         }
     }
-    out
+    visible(&out).into_owned()
 }
 
 /// A code span, with a longer fence if the text holds a backtick.
 fn code(text: &str) -> String {
+    let text = visible(text);
     if text.contains('`') {
         format!("`` {text} ``")
     } else {

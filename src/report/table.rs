@@ -8,6 +8,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table};
 use super::{Report, ReportedFinding, Status, Target};
 use crate::rules::Severity;
 use crate::sink::WaiverStatus;
+use crate::terminal::visible;
 
 struct Style {
     colour: bool,
@@ -18,7 +19,7 @@ pub fn render_table(report: &Report, colour: bool, width: Option<u16>) -> String
     let style = Style { colour, width };
     let mut out = String::new();
     for error in &report.errors {
-        let _ = writeln!(out, "run error: {error}");
+        let _ = writeln!(out, "run error: {}", visible(error));
     }
     if !report.errors.is_empty() {
         out.push('\n');
@@ -49,12 +50,16 @@ fn heading(out: &mut String, target: &Target) {
     if let Some(account) = &target.context.account {
         context.push(format!("account {account}"));
     }
-    let _ = writeln!(out, "{}{name}  ({})", target.id, context.join(" · "));
+    let _ = writeln!(
+        out,
+        "{}",
+        visible(&format!("{}{name}  ({})", target.id, context.join(" · ")))
+    );
 }
 
 fn image_block(out: &mut String, target: &Target, style: &Style) {
     if let Some(base) = &target.base {
-        let _ = writeln!(out, "  base: {base}");
+        let _ = writeln!(out, "  base: {}", visible(base));
     }
     match target.status {
         Status::NotAudited => {
@@ -93,9 +98,13 @@ fn cluster_block(out: &mut String, target: &Target, images: &[Target], style: &S
             .map(|n| format!("  {n}"))
             .unwrap_or_default();
         let used_by = image.used_by.as_deref().unwrap_or_default().join("; ");
-        let _ = writeln!(out, "  {}{name}  ← {used_by}", image.id);
+        let _ = writeln!(
+            out,
+            "  {}",
+            visible(&format!("{}{name}  ← {used_by}", image.id))
+        );
         if let Some(base) = &image.base {
-            let _ = writeln!(out, "    base: {base}");
+            let _ = writeln!(out, "    base: {}", visible(base));
         }
         if image.status == Status::NotAudited {
             let _ = writeln!(out, "    not audited: {}", strip(image.error.as_deref()));
@@ -155,16 +164,16 @@ fn table<'a>(
         table.add_row(vec![
             severity,
             Cell::new(&finding.rule),
-            Cell::new(third),
-            Cell::new(&finding.message),
+            Cell::new(visible(third)),
+            Cell::new(visible(&finding.message)),
         ]);
     }
     table
 }
 
-fn strip(error: Option<&str>) -> &str {
+fn strip(error: Option<&str>) -> std::borrow::Cow<'_, str> {
     let error = error.unwrap_or("unknown error");
-    error.strip_prefix("not audited: ").unwrap_or(error)
+    visible(error.strip_prefix("not audited: ").unwrap_or(error))
 }
 
 fn summary(out: &mut String, report: &Report) {
@@ -177,7 +186,9 @@ fn summary(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "waiver of {} on {}: {note} ({})",
-            waiver.rule, waiver.target, waiver.reason
+            waiver.rule,
+            visible(&waiver.target),
+            visible(&waiver.reason)
         );
     }
     let s = &report.summary;

@@ -5,6 +5,7 @@ use crate::aws::{Aws, AwsOptions};
 use crate::invocation::Invocation;
 use crate::replay::{RecordOptions, Recorder, ReplayServer, Scenario};
 use crate::report::Report;
+use crate::terminal::visible;
 
 use super::RunError;
 
@@ -86,7 +87,7 @@ impl Session {
             eprintln!(
                 "emr-ami-audit: recorded {} exchanges to {}",
                 recorder.len(),
-                record.dir.display()
+                visible(&record.dir.display().to_string())
             );
         }
         Ok(())

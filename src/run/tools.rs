@@ -9,6 +9,7 @@ use crate::config;
 use crate::replay::{Faults, ReplayServer, Scenario};
 use crate::rules::Rule;
 use crate::rules::catalogue::{self, Style};
+use crate::terminal::visible;
 
 /// `rules [RULE]`: the catalogue, or one rule explained.
 pub(super) fn explain_rules(rule: Option<&'static Rule>, format: Format) -> Outcome {
@@ -26,7 +27,10 @@ pub(super) fn explain_rules(rule: Option<&'static Rule>, format: Format) -> Outc
 /// `init`: a commented configuration to start from.
 pub(super) fn init(path: &std::path::Path) -> Result<Outcome, RunError> {
     config::init(path)?;
-    eprintln!("emr-ami-audit: wrote {}", path.display());
+    eprintln!(
+        "emr-ami-audit: wrote {}",
+        visible(&path.display().to_string())
+    );
     Ok(Outcome::printed(String::new()))
 }
 
@@ -61,7 +65,7 @@ pub(super) async fn serve(
         .map_err(|e| RunError::Serve(port, e))?;
     eprintln!(
         "emr-ami-audit: serving {} ({count} recorded exchanges) on {}; Ctrl-C stops\n  export AWS_ENDPOINT_URL={}",
-        dir.display(),
+        visible(&dir.display().to_string()),
         server.url(),
         server.url()
     );

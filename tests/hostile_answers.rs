@@ -1,0 +1,184 @@
+//! Broken AWS answers: a truncated body is a failed call ("not audited", exit 3), never a finding; an
+//! error page becomes one short line, never the raw body or an SDK debug dump.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+/// A copy of the shipped scenario whose answer `file` is replaced by `body`, answered with `status`.
+fn scenario_with(file: &str, body: &[u8], status: Option<u16>) -> tempfile::TempDir {
+    scenario_of(SCENARIO, file, body, status)
+}
+
+/// A copy of scenario `base` whose answer `file` is replaced by `body`, answered with `status`.
+fn scenario_of(base: &str, file: &str, body: &[u8], status: Option<u16>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&repo().join(base), dir.path());
+    std::fs::write(dir.path().join(file), body).expect("write answer");
+    if let Some(status) = status {
+        let index = dir.path().join("exchanges.json");
+        let mut scenario: Value =
+            serde_json::from_slice(&std::fs::read(&index).expect("index")).expect("json");
+        for exchange in scenario["exchanges"].as_array_mut().into_iter().flatten() {
+            if exchange["response"] == file {
+                exchange["status"] = status.into();
+            }
+        }
+        std::fs::write(&index, serde_json::to_vec(&scenario).expect("json")).expect("write");
+    }
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn audit(scenario: &Path, image: &str) -> (Run, Value) {
+    let run = run(command().args([
+        "--replay",
+        &scenario.display().to_string(),
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "image",
+        image,
+        "--release",
+        "emr-6.15.0",
+    ]));
+    let report = parse_report(&run);
+    (run, report)
+}
+
+const ANSWER: &str = "ec2/DescribeImages.ami-0ea00000000000002.xml";
+
+#[test]
+fn a_truncated_answer_is_not_audited_never_a_finding() {
+    let whole = std::fs::read(repo().join(SCENARIO).join(ANSWER)).expect("answer");
+    // Cut inside the image's record, and just before the root element closes.
+    for cut in [whole.len() / 2, whole.len() - 12] {
+        let dir = scenario_with(ANSWER, &whole[..cut], None);
+        let (run, report) = audit(dir.path(), &ami(2));
+        assert_eq!(run.code, 3, "cut at {cut}: {}", run.stderr);
+        let target = target(&report, &ami(2));
+        assert_eq!(target["status"], "not_audited", "{target}");
+        assert!(
+            target["findings"].as_array().is_none_or(Vec::is_empty),
+            "no finding from a broken answer: {target}"
+        );
+        let error = target["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("malformed response to ec2:DescribeImages (HTTP 200"),
+            "{error}"
+        );
+    }
+    // The whole answer audits.
+    let dir = scenario_with(ANSWER, &whole, None);
+    let (_, report) = audit(dir.path(), &ami(2));
+    assert_eq!(target(&report, &ami(2))["status"], "audited");
+}
+
+#[test]
+fn an_error_page_is_one_short_line() {
+    let mut page = b"<html><head><title>502 Bad Gateway</title></head><body>\n".to_vec();
+    page.extend(std::iter::repeat_n(b"\x1b]0;owned\x07 junk junk\n".as_slice(), 50_000).flatten());
+    page.extend(b"</body></html>");
+    let dir = scenario_with(ANSWER, &page, Some(502));
+    let (run, report) = audit(dir.path(), &ami(2));
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let target = target(&report, &ami(2));
+    assert_eq!(target["status"], "not_audited");
+    let error = target["error"].as_str().unwrap_or_default();
+    assert!(error.contains("ec2:DescribeImages failed"), "{error}");
+    assert!(error.contains("HTTP 502"), "{error}");
+    assert!(error.len() < 500, "cut short: {} bytes", error.len());
+    assert!(
+        !error.contains('\n') && !error.contains('\u{1b}'),
+        "{error:?}"
+    );
+    for dump in ["<html", "ServiceError", "Unhandled", "junk junk"] {
+        assert!(!error.contains(dump), "{dump} in {error}");
+        assert!(!run.stderr.contains(dump), "{dump} in stderr");
+    }
+}
+
+/// A cluster name with escape sequences and a newline (anyone who can launch a cluster can write it).
+const HOSTILE_NAME: &str = "etl\u{1b}]0;owned\u{7}\u{1b}[2J\nEA000 error forged line";
+
+#[test]
+fn names_from_aws_are_shown_not_obeyed() {
+    const CLUSTER: &str = "j-1CLEANETL0001";
+    let file = format!("emr/DescribeCluster.{CLUSTER}.json");
+    let whole =
+        std::fs::read_to_string(repo().join("mocks/emr-clusters").join(&file)).expect("answer");
+    let escaped = serde_json::to_string(HOSTILE_NAME).expect("json string");
+    let hostile = whole.replacen(
+        "\"Name\":\"etl-nightly\"",
+        &format!("\"Name\":{escaped}"),
+        1,
+    );
+    assert_ne!(hostile, whole, "the fixture holds the name");
+    let dir = scenario_of("mocks/emr-clusters", &file, hostile.as_bytes(), None);
+    let scenario = dir.path().display().to_string();
+    let render = |format: &str| {
+        run(command().args([
+            "--replay", &scenario, "--now", NOW, "--format", format, "cluster", CLUSTER,
+        ]))
+    };
+    // Markdown also escapes its own punctuation, and makes line breaks spaces.
+    for (format, shown) in [
+        ("table", "etl\\e]0;owned\\x07\\e[2J\\nEA000"),
+        ("markdown", "etl\\e\\]0;owned\\x07\\e\\[2J EA000"),
+    ] {
+        let run = render(format);
+        assert_ne!(run.code, 2, "{format}: {}", run.stderr);
+        assert!(
+            !run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'),
+            "{format}: raw control characters reach the terminal"
+        );
+        assert!(
+            !run.stdout.lines().any(|l| l.starts_with("EA000")),
+            "{format}: a forged line:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(shown),
+            "{format}: the name is shown escaped:\n{}",
+            run.stdout
+        );
+    }
+    // JSON keeps the exact value, escaped by the serializer.
+    let report = parse_report(&render("json"));
+    assert_eq!(target(&report, CLUSTER)["name"], HOSTILE_NAME);
+}
+
+#[test]
+fn command_line_values_are_shown_not_obeyed_on_stderr() {
+    let run = run(command().args([
+        "--replay",
+        SCENARIO,
+        "image",
+        "ami-\u{1b}]0;owned\u{7}",
+        "--release",
+        "emr-6.15.0",
+    ]));
+    assert_eq!(run.code, 2);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    assert!(
+        run.stderr.contains("ami-\\e]0;owned\\x07"),
+        "{}",
+        run.stderr
+    );
+}
