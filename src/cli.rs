@@ -73,6 +73,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
+    /// Give up on AWS calls still waiting after this long for the whole run (e.g. 90s, 10m, 1h): what was
+    /// audited is reported, the rest is "not audited: deadline reached" (exit code 3).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30m")]
+    pub timeout: String,
+
     /// Attempts per AWS call (adaptive retry with backoff on throttling, 5xx and connection errors).
     #[arg(long, global = true, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,

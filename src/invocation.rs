@@ -129,7 +129,7 @@ pub struct InspectJob {
 }
 
 /// Where the AWS answers come from, and which accounts and regions to ask.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AwsSettings {
     /// Checked region names, in order, once each; empty: the configuration chain's.
     pub regions: Vec<String>,
@@ -145,6 +145,8 @@ pub struct AwsSettings {
     pub replay: Option<ReplaySettings>,
     pub record: Option<RecordSettings>,
     pub max_attempts: u32,
+    /// `--timeout`: how long the run's AWS calls may take in all.
+    pub timeout: std::time::Duration,
     /// Calls in flight per scope.
     pub concurrency: usize,
 }
@@ -389,6 +391,7 @@ fn aws_settings(cli: &Cli, config: &Config, job: &Job) -> Result<AwsSettings, In
             redact_account: cli.redact_account,
         }),
         max_attempts: cli.max_attempts,
+        timeout: validate::duration(&cli.timeout)?,
         concurrency: usize::from(cli.concurrency),
     };
     let Job::Audit(job) = job else {

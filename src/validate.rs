@@ -48,6 +48,10 @@ pub enum InputError {
     Root(String),
     #[error("no EMR release: give --release emr-X.Y.Z, or release in the config's [defaults]")]
     MissingRelease,
+    #[error(
+        "invalid duration '{0}': expected a whole number with a unit, s, m or h (e.g. 90s, 30m, 1h), from 1s to 24h"
+    )]
+    Duration(String),
     #[error("invalid fault rate '{0}': expected a number from 0 to 1")]
     FaultRate(String),
 }
@@ -57,6 +61,29 @@ pub fn fault_rate(rate: f64) -> Result<f64, InputError> {
         Ok(rate)
     } else {
         Err(InputError::FaultRate(rate.to_string()))
+    }
+}
+
+/// `90s`, `30m`, `1h` (a number alone is seconds), from one second to a day.
+pub fn duration(text: &str) -> Result<std::time::Duration, InputError> {
+    let err = || InputError::Duration(text.to_string());
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: u64 = number.parse().map_err(|_| err())?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(err()),
+    };
+    let seconds = number.checked_mul(factor).ok_or_else(err)?;
+    if (1..=24 * 3600).contains(&seconds) {
+        Ok(std::time::Duration::from_secs(seconds))
+    } else {
+        Err(err())
     }
 }
 
@@ -209,6 +236,26 @@ mod tests {
             "",
         ] {
             assert_eq!(image_id(bad), Err(InputError::ImageId(bad.into())));
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("90s"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(duration("30m"), Ok(std::time::Duration::from_secs(1800)));
+        assert_eq!(duration("1h"), Ok(std::time::Duration::from_secs(3600)));
+        assert_eq!(duration("5"), Ok(std::time::Duration::from_secs(5)));
+        for bad in [
+            "",
+            "0s",
+            "1.5m",
+            "2d",
+            "25h",
+            "m",
+            "-1s",
+            "99999999999999999999h",
+        ] {
+            assert!(duration(bad).is_err(), "{bad}");
         }
     }
 

@@ -182,3 +182,40 @@ fn command_line_values_are_shown_not_obeyed_on_stderr() {
         run.stderr
     );
 }
+
+/// An endpoint that never answers: `--timeout` ends the run with what it has, each target "not audited:
+/// deadline reached", instead of waiting out every call's own timeouts one after another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_ends_a_run_against_a_silent_endpoint() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(600)),
+        )
+        .mount(&server)
+        .await;
+    // 250 AMIs: three DescribeImages batches.
+    let mut args: Vec<String> = ["--timeout", "2s", "--format", "json", "image"]
+        .map(String::from)
+        .to_vec();
+    args.extend((1..=250).map(|n| format!("ami-0ea{n:014}")));
+    args.extend(["--release".to_string(), "emr-7.1.0".to_string()]);
+    let started = std::time::Instant::now();
+    let run = run_live(server.uri(), args).await;
+    let elapsed = started.elapsed();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    // A bound against hanging, far above the 2 s asked for, far below the calls' own timeouts (120 s).
+    assert!(elapsed.as_secs() < 60, "took {elapsed:?}");
+    let report = parse_report(&run);
+    let targets = report["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 250);
+    for target in targets {
+        assert_eq!(target["status"], "not_audited");
+        assert!(
+            target["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("deadline reached")),
+            "{target}"
+        );
+    }
+}

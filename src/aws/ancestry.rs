@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::Filter;
 
 use super::ec2::{image_facts, tag_map};
 use super::paging::{Page, every_page};
-use super::{Aws, collect_error};
+use super::{Answer, Aws};
 use crate::facts::{AncestryEntry, CollectError, ImageFacts, InstanceOrigin};
 
 fn filter(name: &str, values: &[String]) -> Filter {
@@ -27,8 +27,8 @@ impl Aws {
             .get_image_ancestry()
             .image_id(image_id)
             .send()
-            .await
-            .map_err(|e| collect_error("ec2", "GetImageAncestry", &e))?;
+            .within(self.deadline, "ec2", "GetImageAncestry")
+            .await?;
         Ok(output
             .image_ancestry_entries()
             .iter()
@@ -63,8 +63,8 @@ impl Aws {
                     .filters(filter("snapshot-id", snapshot_ids))
                     .set_next_token(token)
                     .send()
-                    .await
-                    .map_err(|e| collect_error("ec2", "DescribeSnapshots", &e))?;
+                    .within(self.deadline, "ec2", "DescribeSnapshots")
+                    .await?;
                 let snapshots = output.snapshots().iter().filter_map(|snapshot| {
                     let description = snapshot.description().unwrap_or_default().to_string();
                     Some((snapshot.snapshot_id()?.to_string(), description))
@@ -93,8 +93,8 @@ impl Aws {
                     .filters(filter("instance-id", instance_ids))
                     .set_next_token(token)
                     .send()
-                    .await
-                    .map_err(|e| collect_error("ec2", "DescribeInstances", &e))?;
+                    .within(self.deadline, "ec2", "DescribeInstances")
+                    .await?;
                 let instances = output
                     .reservations()
                     .iter()
@@ -125,8 +125,8 @@ impl Aws {
                 .filters(filter("name", &[pattern.to_string()]))
                 .set_next_token(token)
                 .send()
-                .await
-                .map_err(|e| collect_error("ec2", "DescribeImages", &e))?;
+                .within(self.deadline, "ec2", "DescribeImages")
+                .await?;
             Ok(Page::new(
                 output.images().iter().filter_map(image_facts),
                 output.next_token(),

@@ -6,7 +6,7 @@ use aws_sdk_ec2::types::{ImageAttributeName, InstanceType};
 use chrono::{DateTime, Utc};
 
 use super::paging::{Page, every_page};
-use super::{Aws, collect_error};
+use super::{Answer, Aws};
 use crate::facts::{
     BlockDevice, CollectError, EbsVolume, ImageFacts, InstanceTypeFacts, LaunchPermission,
 };
@@ -116,10 +116,13 @@ impl Aws {
             if executable_by_self {
                 request = request.executable_users("self");
             }
-            match request.send().await {
+            match request
+                .send()
+                .within(self.deadline, "ec2", "DescribeImages")
+                .await
+            {
                 Ok(output) => answered.extend(output.images().iter().cloned()),
                 Err(error) => {
-                    let error = collect_error("ec2", "DescribeImages", &error);
                     if !is_image_not_found(&error.code) {
                         return Err(error);
                     }
@@ -153,8 +156,8 @@ impl Aws {
             .image_id(image_id)
             .attribute(ImageAttributeName::LaunchPermission)
             .send()
-            .await
-            .map_err(|e| collect_error("ec2", "DescribeImageAttribute", &e))?;
+            .within(self.deadline, "ec2", "DescribeImageAttribute")
+            .await?;
         Ok(output
             .launch_permissions()
             .iter()
@@ -194,8 +197,8 @@ impl Aws {
                     .set_instance_types(Some(types.clone()))
                     .set_next_token(token)
                     .send()
-                    .await
-                    .map_err(|e| collect_error("ec2", "DescribeInstanceTypes", &e))?;
+                    .within(self.deadline, "ec2", "DescribeInstanceTypes")
+                    .await?;
                 Ok(Page::new(
                     output
                         .instance_types()

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use aws_sdk_emr::types::{ClusterState, InstanceCollectionType};
 
 use super::paging::{Page, every_page};
-use super::{Aws, collect_error};
+use super::{Answer, Aws};
 use crate::facts::cluster::container;
 use crate::facts::{ClusterFacts, CollectError, InstanceCollection, InstanceSlot};
 
@@ -26,8 +26,8 @@ impl Aws {
                     .release_label(release)
                     .set_marker(marker)
                     .send()
-                    .await
-                    .map_err(|e| collect_error("emr", "ListSupportedInstanceTypes", &e))?;
+                    .within(self.deadline, "emr", "ListSupportedInstanceTypes")
+                    .await?;
                 let types = page
                     .supported_instance_types()
                     .iter()
@@ -62,8 +62,8 @@ impl Aws {
                 .set_created_after(created_after)
                 .set_marker(marker)
                 .send()
-                .await
-                .map_err(|e| collect_error("emr", "ListClusters", &e))?;
+                .within(self.deadline, "emr", "ListClusters")
+                .await?;
             let ids = page
                 .clusters()
                 .iter()
@@ -81,8 +81,8 @@ impl Aws {
             .describe_cluster()
             .cluster_id(cluster_id)
             .send()
-            .await
-            .map_err(|e| collect_error("emr", "DescribeCluster", &e))?;
+            .within(self.deadline, "emr", "DescribeCluster")
+            .await?;
         let cluster = output.cluster().ok_or_else(|| CollectError {
             service: "emr".into(),
             action: "DescribeCluster".into(),
@@ -155,8 +155,8 @@ impl Aws {
                     .cluster_id(cluster_id)
                     .set_marker(marker)
                     .send()
-                    .await
-                    .map_err(|e| collect_error("emr", "ListInstanceGroups", &e))?;
+                    .within(self.deadline, "emr", "ListInstanceGroups")
+                    .await?;
                 let slots = page.instance_groups().iter().filter_map(|group| {
                     Some(InstanceSlot {
                         container: container(
@@ -187,8 +187,8 @@ impl Aws {
                     .cluster_id(cluster_id)
                     .set_marker(marker)
                     .send()
-                    .await
-                    .map_err(|e| collect_error("emr", "ListInstanceFleets", &e))?;
+                    .within(self.deadline, "emr", "ListInstanceFleets")
+                    .await?;
                 let mut slots = Vec::new();
                 for fleet in page.instance_fleets() {
                     let where_ = container(

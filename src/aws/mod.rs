@@ -85,6 +85,8 @@ pub struct Aws {
     recorder: Option<Recorder>,
     /// GetCallerIdentity's answer, shared by the clients of one account across regions.
     identity: Arc<tokio::sync::OnceCell<String>>,
+    /// When the run must end (`--timeout`): calls still waiting then fail, later ones fail at once.
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl Aws {
@@ -175,7 +177,14 @@ impl Aws {
             config: config.clone(),
             recorder: recorder.cloned(),
             identity: Arc::default(),
+            deadline: None,
         }
+    }
+
+    /// The same clients, giving up at `deadline`.
+    pub fn with_deadline(mut self, deadline: tokio::time::Instant) -> Aws {
+        self.deadline = Some(deadline);
+        self
     }
 
     pub fn region(&self) -> &str {
@@ -278,6 +287,51 @@ where
         status: status.filter(|_| code != "MalformedResponse"),
         code: one_line(&code, 100),
         message: one_line(&message, MESSAGE_LIMIT),
+    }
+}
+
+/// An SDK call's future, answered as a fact.
+trait Answer<T, E> {
+    /// The answer, or the failure as a fact; a call still waiting at `deadline` fails with
+    /// `DeadlineReached` (and one made after it fails at once), so the run reports what it has.
+    async fn within(
+        self,
+        deadline: Option<tokio::time::Instant>,
+        service: &str,
+        action: &str,
+    ) -> Result<T, CollectError>;
+}
+
+impl<T, E, F> Answer<T, E> for F
+where
+    F: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    async fn within(
+        self,
+        deadline: Option<tokio::time::Instant>,
+        service: &str,
+        action: &str,
+    ) -> Result<T, CollectError> {
+        let result = match deadline {
+            None => self.await,
+            Some(deadline) => match tokio::time::timeout_at(deadline, self).await {
+                Ok(result) => result,
+                Err(_) => return Err(deadline_reached(service, action)),
+            },
+        };
+        result.map_err(|e| collect_error(service, action, &e))
+    }
+}
+
+/// A call the run's deadline cut short (or never started).
+fn deadline_reached(service: &str, action: &str) -> CollectError {
+    CollectError {
+        service: service.to_string(),
+        action: action.to_string(),
+        code: "DeadlineReached".to_string(),
+        message: "deadline reached (--timeout)".to_string(),
+        status: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! EC2 networking for EA054: subnet → VPC → DHCP options, each a batched Describe call.
 
-use super::{Aws, collect_error};
+use super::{Answer, Aws};
 use crate::facts::{CollectError, DhcpOptions};
 
 impl Aws {
@@ -15,8 +15,8 @@ impl Aws {
             .describe_subnets()
             .set_subnet_ids(Some(subnet_ids.to_vec()))
             .send()
-            .await
-            .map_err(|e| collect_error("ec2", "DescribeSubnets", &e))?;
+            .within(self.deadline, "ec2", "DescribeSubnets")
+            .await?;
         Ok(output
             .subnets()
             .iter()
@@ -35,8 +35,8 @@ impl Aws {
             .describe_vpcs()
             .set_vpc_ids(Some(vpc_ids.to_vec()))
             .send()
-            .await
-            .map_err(|e| collect_error("ec2", "DescribeVpcs", &e))?;
+            .within(self.deadline, "ec2", "DescribeVpcs")
+            .await?;
         Ok(output
             .vpcs()
             .iter()
@@ -55,8 +55,8 @@ impl Aws {
             .describe_dhcp_options()
             .set_dhcp_options_ids(Some(ids.to_vec()))
             .send()
-            .await
-            .map_err(|e| collect_error("ec2", "DescribeDhcpOptions", &e))?;
+            .within(self.deadline, "ec2", "DescribeDhcpOptions")
+            .await?;
         Ok(output
             .dhcp_options()
             .iter()

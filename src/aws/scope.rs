@@ -14,7 +14,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use super::{Aws, CallCounter, collect_error};
+use super::{Answer, Aws, CallCounter};
 use crate::facts::CollectError;
 
 /// The role to assume in each account.
@@ -113,7 +113,10 @@ impl Aws {
         if let Some(AssumedCredentials(credentials)) = credentials {
             config = config.credentials_provider(credentials);
         }
-        Aws::build(&config.build(), region.to_string(), self.recorder.as_ref())
+        Aws {
+            deadline: self.deadline,
+            ..Aws::build(&config.build(), region.to_string(), self.recorder.as_ref())
+        }
     }
 
     /// The same account's clients in another region (a parent image copied from there), counting
@@ -157,8 +160,8 @@ impl Aws {
             .ec2
             .describe_regions()
             .send()
-            .await
-            .map_err(|e| collect_error("ec2", "DescribeRegions", &e))?;
+            .within(self.deadline, "ec2", "DescribeRegions")
+            .await?;
         let mut regions: Vec<String> = output
             .regions()
             .iter()

@@ -1,6 +1,6 @@
 //! STS: who is calling.
 
-use super::{Aws, collect_error};
+use super::{Answer, Aws};
 use crate::facts::CollectError;
 
 impl Aws {
@@ -20,8 +20,8 @@ impl Aws {
             .sts
             .get_caller_identity()
             .send()
-            .await
-            .map_err(|e| collect_error("sts", "GetCallerIdentity", &e))?;
+            .within(self.deadline, "sts", "GetCallerIdentity")
+            .await?;
         output
             .account()
             .map(str::to_string)

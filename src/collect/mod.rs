@@ -19,6 +19,8 @@ use crate::facts::{
 const BATCH: usize = 100;
 /// Parallel DescribeImageAttribute calls (one per image; the API takes no list).
 const ATTRIBUTE_CONCURRENCY: usize = 8;
+/// DescribeImages batches asked at once.
+const BATCH_CONCURRENCY: usize = 4;
 
 /// Why a run can't go on: the user named something that does not exist.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -102,11 +104,18 @@ fn unique(items: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// DescribeImages in batches of [`BATCH`], several batches at once (unordered: a batch waiting on
+/// retries holds no other back; the map puts them in order).
 async fn describe_images(aws: &Aws, ids: &[String]) -> BTreeMap<String, ImageEvidence> {
+    let answers: Vec<_> = futures::stream::iter(ids.chunks(BATCH))
+        .map(|chunk| async move { (chunk, aws.describe_images(chunk).await) })
+        .buffer_unordered(BATCH_CONCURRENCY)
+        .collect()
+        .await;
     let mut evidence = BTreeMap::new();
-    for chunk in ids.chunks(BATCH) {
+    for (chunk, answer) in answers {
         let mut lookups: BTreeMap<String, ImageLookup> = BTreeMap::new();
-        match aws.describe_images(chunk).await {
+        match answer {
             Ok(batch) => {
                 for image in batch.images {
                     lookups.insert(image.image_id.clone(), ImageLookup::Found(Box::new(image)));

@@ -20,6 +20,7 @@ impl Session {
     /// Clients for this run. The first network step of a run: everything before it was checked.
     pub(super) async fn connect(invocation: &Invocation) -> Result<Session, RunError> {
         let settings = &invocation.aws;
+        let deadline = tokio::time::Instant::now() + settings.timeout;
         if let Some(replay) = &settings.replay {
             let scenario = Scenario::load(&replay.dir)?;
             let server = ReplayServer::start_with_faults(scenario, replay.faults).await;
@@ -29,7 +30,8 @@ impl Session {
                 .map(String::as_str)
                 .or(server.region())
                 .unwrap_or("us-east-1");
-            let aws = Aws::for_replay(&server.url(), region, settings.max_attempts)?;
+            let aws = Aws::for_replay(&server.url(), region, settings.max_attempts)?
+                .with_deadline(deadline);
             return Ok(Session {
                 aws,
                 server: Some(server),
@@ -47,7 +49,9 @@ impl Session {
             fallback_region: settings.all_regions.then(|| "us-east-1".to_string()),
         };
         Ok(Session {
-            aws: Aws::from_environment(&options).await?,
+            aws: Aws::from_environment(&options)
+                .await?
+                .with_deadline(deadline),
             server: None,
             recorder,
         })
