@@ -22,6 +22,10 @@ pub enum RequiredLinux {
     AmazonLinux2023,
 }
 
+/// The release lines this tool knows (emr-4.x to emr-7.x). A later line may need another Amazon Linux
+/// generation or kernel: rules that depend on the line don't guess from the newest one they know.
+pub const KNOWN_LINES: std::ops::RangeInclusive<u32> = 4..=7;
+
 impl Release {
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
         Release {
@@ -40,13 +44,18 @@ impl Release {
         *self >= Release::new(5, 7, 0)
     }
 
-    pub fn required_linux(&self) -> RequiredLinux {
-        if self.major >= 7 {
-            RequiredLinux::AmazonLinux2023
-        } else if *self >= Release::new(5, 30, 0) {
-            RequiredLinux::AmazonLinux2
-        } else {
-            RequiredLinux::AmazonLinux1
+    /// Whether the release's line (its major version) is one this tool knows.
+    pub fn is_known_line(&self) -> bool {
+        KNOWN_LINES.contains(&self.major)
+    }
+
+    /// The Amazon Linux generation the release is built on; `None` for a line this tool doesn't know.
+    pub fn required_linux(&self) -> Option<RequiredLinux> {
+        match self.major {
+            7 => Some(RequiredLinux::AmazonLinux2023),
+            _ if !self.is_known_line() => None,
+            _ if *self >= Release::new(5, 30, 0) => Some(RequiredLinux::AmazonLinux2),
+            _ => Some(RequiredLinux::AmazonLinux1),
         }
     }
 
@@ -106,8 +115,13 @@ impl FromStr for Release {
         }
         let mut numbers = [0u32; 3];
         for (slot, part) in numbers.iter_mut().zip(&parts) {
-            // Only plain decimal digits: `u32::from_str` would also take a leading `+`.
-            if part.is_empty() || part.len() > 4 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            // Only plain decimal digits: `u32::from_str` would also take a leading `+`; and no leading
+            // zeros, which EMR never writes (`emr-07.1.0` would otherwise read as emr-7.1.0).
+            if part.is_empty()
+                || part.len() > 4
+                || !part.bytes().all(|b| b.is_ascii_digit())
+                || (part.len() > 1 && part.starts_with('0'))
+            {
                 return Err(err());
             }
             *slot = part.parse().map_err(|_| err())?;
@@ -142,6 +156,9 @@ mod tests {
             "emr--1.0.0",
             "emr-+6.1.0",
             "EMR-6.1.0",
+            "emr-07.1.0",
+            "emr-7.01.0",
+            "emr-7.1.00",
             "",
         ] {
             assert!(bad.parse::<Release>().is_err(), "{bad} should be rejected");
@@ -150,22 +167,17 @@ mod tests {
 
     #[test]
     fn linux_generation_by_release() {
-        assert_eq!(
-            r("emr-5.29.0").required_linux(),
-            RequiredLinux::AmazonLinux1
-        );
-        assert_eq!(
-            r("emr-5.30.0").required_linux(),
-            RequiredLinux::AmazonLinux2
-        );
-        assert_eq!(
-            r("emr-6.15.0").required_linux(),
-            RequiredLinux::AmazonLinux2
-        );
-        assert_eq!(
-            r("emr-7.0.0").required_linux(),
-            RequiredLinux::AmazonLinux2023
-        );
+        let linux = |label: &str| r(label).required_linux();
+        assert_eq!(linux("emr-5.29.0"), Some(RequiredLinux::AmazonLinux1));
+        assert_eq!(linux("emr-5.30.0"), Some(RequiredLinux::AmazonLinux2));
+        assert_eq!(linux("emr-6.15.0"), Some(RequiredLinux::AmazonLinux2));
+        assert_eq!(linux("emr-7.0.0"), Some(RequiredLinux::AmazonLinux2023));
+        assert_eq!(linux("emr-7.12.0"), Some(RequiredLinux::AmazonLinux2023));
+        // A line the tool doesn't know is not judged as the newest one it knows.
+        assert_eq!(linux("emr-8.0.0"), None);
+        assert_eq!(linux("emr-9.1.0"), None);
+        assert!(!r("emr-8.0.0").is_known_line());
+        assert!(r("emr-4.9.0").is_known_line());
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub(super) const RULES: &[Rule] = &[
         name: "release-supports-custom-ami",
         severity: Severity::Error,
         title: "The EMR release supports custom AMIs",
-        explanation: "Custom AMIs are available from Amazon EMR 5.7.0 on; older releases only boot the default EMR AMI.",
+        explanation: "Custom AMIs are available from Amazon EMR 5.7.0 on; older releases only boot the default EMR AMI. \
+                      A release of a line the tool does not know (after 7.x) is a warning: what depends on the line \
+                      is not judged.",
         remediation: "Use EMR release 5.7.0 or later, or drop the custom AMI.",
         source: "spec, opening paragraph",
         doc_url: CUSTOM_AMI_DOC,
@@ -47,8 +49,24 @@ fn release_supports_custom_ami(
     _: &ImageSubject<'_>,
     cx: &Context,
 ) -> Vec<Finding> {
-    if cx.release.supports_custom_ami() {
+    if cx.release.supports_custom_ami() && cx.release.is_known_line() {
         return vec![];
+    }
+    if cx.release.supports_custom_ami() {
+        return vec![
+            rule.finding(
+                Severity::Warning,
+                format!(
+                    "{} is from a release line emr-ami-audit does not know (it knows emr-{}.x to emr-{}.x): \
+                     what depends on the line (the Amazon Linux generation and kernel, EA015, EA016, EA064) \
+                     is not judged; a newer emr-ami-audit may know it",
+                    cx.release,
+                    crate::release::KNOWN_LINES.start(),
+                    crate::release::KNOWN_LINES.end()
+                ),
+            )
+            .with("ReleaseLabel", cx.release),
+        ];
     }
     vec![
         rule.finding(
@@ -140,6 +158,26 @@ mod tests {
             [("EA001", Severity::Error)]
         );
         assert!(fired("EA001", &ev, &region, &context("emr-5.7.0")).is_empty());
+        assert!(fired("EA001", &ev, &region, &context("emr-7.12.0")).is_empty());
+    }
+
+    /// A line after the ones the tool knows is a warning, not judged as the newest known line.
+    #[test]
+    fn ea001_warns_of_a_release_line_it_does_not_know() {
+        let ev = evidence(good_image());
+        let region = RegionFacts::default();
+        let found = findings("EA001", &ev, &region, &context("emr-8.0.0"));
+        assert_eq!(ids(found.clone()), [("EA001", Severity::Warning)]);
+        assert!(
+            found[0].message.contains("emr-8.0.0"),
+            "{}",
+            found[0].message
+        );
+        // The line-dependent rules say so instead of judging.
+        let said = findings("EA015", &ev, &region, &context("emr-8.0.0"));
+        assert_eq!(ids(said.clone()), [("EA015", Severity::Info)]);
+        assert!(said[0].message.contains("not known for this release"));
+        assert!(fired("EA016", &ev, &region, &context("emr-8.0.0")).is_empty());
     }
 
     #[test]

@@ -228,7 +228,9 @@ fn human(bytes: u64) -> String {
 }
 
 fn os_release_mismatch(rule: &'static Rule, facts: &ContentsFacts, cx: &Context) -> Vec<Finding> {
-    let required = cx.release.required_linux();
+    let Some(required) = cx.release.required_linux() else {
+        return vec![super::not_known_for_release(rule, cx)];
+    };
     let Some(os) = &facts.os_release else {
         return vec![rule.finding(
             Severity::Warning,

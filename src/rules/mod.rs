@@ -174,6 +174,18 @@ pub fn find(key: &str) -> Option<&'static Rule> {
         .find(|r| r.id.eq_ignore_ascii_case(key) || r.name == key)
 }
 
+/// What a line-dependent rule says for a release of a line the tool doesn't know (EA001 warns of it).
+fn not_known_for_release(rule: &'static Rule, cx: &Context) -> Finding {
+    rule.finding(
+        Severity::Info,
+        format!(
+            "not judged: the Amazon Linux generation {} needs is not known for this release",
+            cx.release
+        ),
+    )
+    .with("ReleaseLabel", cx.release)
+}
+
 /// Run every image rule over one image.
 pub fn evaluate_image(subject: &ImageSubject<'_>, context: &Context) -> Vec<Finding> {
     let mut findings: Vec<Finding> = registry()

@@ -121,7 +121,9 @@ fn amazon_linux_generation(
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
-    let required = cx.release.required_linux();
+    let Some(required) = cx.release.required_linux() else {
+        return vec![super::not_known_for_release(rule, cx)];
+    };
     let judged = match judged(subject, image) {
         Ok(judged) => judged,
         Err(evidence) => {
@@ -194,7 +196,7 @@ fn al2023_kernel_6_1(
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
-    if cx.release.required_linux() != RequiredLinux::AmazonLinux2023 {
+    if cx.release.required_linux() != Some(RequiredLinux::AmazonLinux2023) {
         return vec![];
     }
     let Ok(judged) = judged(subject, image) else {
