@@ -64,15 +64,20 @@ pub fn fault_rate(rate: f64) -> Result<f64, InputError> {
     }
 }
 
-/// `90s`, `30m`, `1h` (a number alone is seconds), from one second to a day.
-pub fn duration(text: &str) -> Result<std::time::Duration, InputError> {
-    let err = || InputError::Duration(text.to_string());
+/// `500MiB` → (500, "MiB"): leading decimal digits and what follows them.
+fn number_and_unit(text: &str) -> Option<(u64, &str)> {
     let trimmed = text.trim();
     let split = trimmed
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
-    let number: u64 = number.parse().map_err(|_| err())?;
+    Some((number.parse().ok()?, unit))
+}
+
+/// `90s`, `30m`, `1h` (a number alone is seconds), from one second to a day.
+pub fn duration(text: &str) -> Result<std::time::Duration, InputError> {
+    let err = || InputError::Duration(text.to_string());
+    let (number, unit) = number_and_unit(text).ok_or_else(err)?;
     let factor = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -90,12 +95,7 @@ pub fn duration(text: &str) -> Result<std::time::Duration, InputError> {
 /// `1GiB`, `500MiB`, `2G`, `1048576`.
 pub fn size(text: &str) -> Result<u64, InputError> {
     let err = || InputError::Size(text.to_string());
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let number: u64 = number.parse().map_err(|_| err())?;
+    let (number, unit) = number_and_unit(text).ok_or_else(err)?;
     let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
