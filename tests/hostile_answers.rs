@@ -219,3 +219,36 @@ async fn the_deadline_ends_a_run_against_a_silent_endpoint() {
         );
     }
 }
+
+/// An endpoint that answers with more than any AWS answer holds: the call fails once the cap is read,
+/// naming it, instead of the whole body being held in memory and quoted in the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_answer_is_refused_at_the_cap() {
+    let server = wiremock::MockServer::start().await;
+    let huge = vec![b'x'; 80 << 20];
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(500).set_body_bytes(huge))
+        .mount(&server)
+        .await;
+    let args = ["--max-attempts", "1", "--format", "json", "image", &ami(2)]
+        .iter()
+        .chain(&["--release", "emr-7.1.0"])
+        .map(|a| a.to_string())
+        .collect();
+    let run = run_live(server.uri(), args).await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stdout.len() < 100_000,
+        "report of {} bytes",
+        run.stdout.len()
+    );
+    let report = parse_report(&run);
+    let error = target(&report, &ami(2))["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains("ResponseTooLarge") && error.contains("larger than 64 MiB"),
+        "{error}"
+    );
+}

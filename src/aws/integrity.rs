@@ -4,9 +4,16 @@
 //! must close every element it opens, JSON (EMR) must parse. A broken answer is a failed call
 //! (`MalformedResponse`), so its targets are "not audited", never judged.
 
-use aws_sdk_ec2::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_ec2::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextMut,
+};
 use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ec2::error::BoxError;
+use aws_smithy_types::body::SdkBody;
+
+/// The most of an answer that is read: far more than any answer of the calls made (a DescribeImages page
+/// of 100 images is a few hundred KiB), far less than what would exhaust memory.
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
 
 /// A 2xx answer whose body is not a whole XML or JSON document.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +29,20 @@ pub(super) struct IntegrityInterceptor;
 impl Intercept for IntegrityInterceptor {
     fn name(&self) -> &'static str {
         "emr-ami-audit-integrity"
+    }
+
+    /// Answers are read through a cap, so an endpoint sending gigabytes fails the call instead of
+    /// filling memory.
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let body = context.response_mut().body_mut();
+        let original = std::mem::replace(body, SdkBody::taken());
+        *body = SdkBody::from_body_1_x(http_body_util::Limited::new(original, MAX_ANSWER_BYTES));
+        Ok(())
     }
 
     fn read_after_deserialization(

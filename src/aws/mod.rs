@@ -214,6 +214,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let malformed = source_of::<MalformedResponse>(error);
+    let too_large = source_of::<http_body_util::LengthLimitError>(error).is_some();
     let status = error.raw_response().map(|r| r.status().as_u16());
     // A 2xx answer the SDK could not make sense of: as broken as a truncated one.
     let unparsed = error.code().is_none()
@@ -225,6 +226,7 @@ where
             .raw_response()
             .is_some_and(|r| r.status().is_success());
     let code = match (error.code(), malformed) {
+        _ if too_large => "ResponseTooLarge".to_string(),
         (_, Some(_)) => "MalformedResponse".to_string(),
         (None, None) if unparsed => "MalformedResponse".to_string(),
         (Some(code), None) => code.to_string(),
@@ -239,6 +241,10 @@ where
         .to_string(),
     };
     let message = match (malformed, error.message(), error) {
+        _ if too_large => format!(
+            "the answer to {service}:{action} is larger than {} MiB; not read",
+            integrity::MAX_ANSWER_BYTES >> 20
+        ),
         (Some(malformed), _, _) => format!(
             "malformed response to {service}:{action} (HTTP {}, {} bytes)",
             malformed.status, malformed.bytes
