@@ -51,9 +51,14 @@ impl HostFs {
         let mut walk = Walk::at_root(self);
         let mut links = 0;
         while let Some(name) = pending.pop_front() {
+            // Where resolution stopped, with what was left to resolve after it.
             let fail = |walk: &Walk<'_>, kind| FsError {
                 path: path.clone(),
-                resolved: Some(walk.path().join(&name)),
+                resolved: Some(
+                    pending
+                        .iter()
+                        .fold(walk.path().join(&name), |path, c| path.join(c)),
+                ),
                 kind,
             };
             match name.as_bytes() {
