@@ -18,7 +18,8 @@ pub struct ContentsFacts {
     pub ssm_enabled: Vec<String>,
     /// `file: line` for each line that sets `rotate`.
     pub dns_rotate: Vec<String>,
-    /// Bytes under /tmp, /var and /emr (not following symlinks, not crossing mounts).
+    /// Apparent bytes (`st_size`) of regular files under /tmp, /var and /emr (not following symlinks, not
+    /// crossing mounts, at most `rootfs::MAX_DEPTH` directories deep).
     pub relocated_bytes: BTreeMap<String, u64>,
     /// `/etc/os-release` (or `/usr/lib/os-release`) as key → value; `None` when absent or unreadable.
     pub os_release: Option<BTreeMap<String, String>>,
@@ -26,6 +27,7 @@ pub struct ContentsFacts {
     pub kernels: Vec<String>,
     /// EMR provisioning leftovers that exist.
     pub emr_artifacts: Vec<String>,
-    /// Paths that could not be read, with why.
+    /// Paths that could not be read or were refused, with why: permission denied, a FIFO, socket or device
+    /// where a file should be, a file over its read cap, a link loop, a tree too deep. Each is a run error.
     pub unreadable: Vec<String>,
 }
