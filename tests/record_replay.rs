@@ -159,7 +159,9 @@ async fn an_existing_recording_is_kept_unless_forced() {
     let server = image_factory().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let recording = dir.path().join("existing");
+    // An earlier recording (--force replaces nothing else: tests/hostile_replay.rs).
     std::fs::create_dir(&recording).expect("mkdir");
+    std::fs::write(recording.join("exchanges.json"), r#"{"exchanges": []}"#).expect("write");
     std::fs::write(recording.join("keep.txt"), "mine").expect("write");
     let args = |force: bool| -> Vec<String> {
         let mut a: Vec<String> = vec!["--record".into(), recording.display().to_string()];

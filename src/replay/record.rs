@@ -49,7 +49,7 @@ impl Recorder {
 
     /// Write the recording to `dir` atomically: into a staging folder beside it, then renamed into
     /// place, so an interrupted run never leaves a half-written scenario. An existing `dir` is only
-    /// replaced with `force`.
+    /// replaced with `force`, and only when it is an earlier recording or an empty directory.
     pub fn write(&self, dir: &Path, options: &RecordOptions) -> Result<(), RecordError> {
         let exchanges = self
             .exchanges
@@ -57,11 +57,19 @@ impl Recorder {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let mut redactor = Redactor::new(options.redact_account);
+        // Free text from the command line: user info (`https://user:secret@host`) never reaches a file.
+        let mut text = |text: &str| redactor.text(&without_user_info(text));
+        let description = text(&options.description);
+        let commands = options
+            .commands
+            .iter()
+            .map(|command| command.iter().map(|arg| text(arg)).collect())
+            .collect();
         let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
         let mut index = ScenarioFile {
-            description: redactor.text(&options.description),
+            description,
             region: Some(options.region.clone()),
-            commands: Vec::new(),
+            commands,
             exchanges: Vec::new(),
         };
         let mut per_action: BTreeMap<String, usize> = BTreeMap::new();
@@ -104,7 +112,11 @@ impl Recorder {
 /// How to write a recording.
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
+    /// Free text; URLs in it lose their user info.
     pub description: String,
+    /// The commands (arguments after the global options) the recording answers; URLs in them lose
+    /// their user info.
+    pub commands: Vec<Vec<String>>,
     pub region: String,
     pub force: bool,
     pub redact_account: bool,
@@ -114,16 +126,99 @@ pub struct RecordOptions {
 pub enum RecordError {
     #[error("recording directory '{0}' already exists: give --force to replace it")]
     Exists(PathBuf),
+    #[error("cannot record to '{0}': {1}")]
+    Target(PathBuf, String),
     #[error("cannot write the recording to '{0}': {1}")]
     Io(PathBuf, std::io::Error),
+    #[error(
+        "the recording is in '{0}', but the one it replaced could not be removed from '{1}': {2}"
+    )]
+    Leftover(PathBuf, PathBuf, std::io::Error),
 }
 
-/// Refuse early, before any AWS call, to record over an existing scenario.
+const FORCE_REPLACES: &str = "--force replaces only an earlier recording (a directory holding exchanges.json) or an empty directory";
+
+/// Refuse early, before any AWS call, a target the recording could not be written to or must not
+/// replace: its parent must be a directory this process can write in (a probe file is created and
+/// removed, since permission bits don't tell about read-only mounts, ACLs or root), and an existing
+/// target must be an earlier recording or an empty directory, replaced only with `force`.
 pub fn check_target(dir: &Path, force: bool) -> Result<(), RecordError> {
-    if dir.exists() && !force {
+    let refuse = |why: String| RecordError::Target(dir.to_path_buf(), why);
+    let Some(name) = dir.file_name() else {
+        return Err(refuse("it names no directory to create or replace".into()));
+    };
+    let parent = parent_of(dir);
+    match std::fs::metadata(&parent) {
+        Ok(metadata) if metadata.is_dir() => {}
+        Ok(_) => {
+            return Err(refuse(format!("'{}' is not a directory", parent.display())));
+        }
+        Err(e) => {
+            return Err(refuse(format!(
+                "its parent directory '{}' is unusable: {e}",
+                parent.display()
+            )));
+        }
+    }
+    existing(dir, force)?;
+    let probe = parent.join(format!(
+        ".{}.probe-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| refuse(format!("cannot write in '{}': {e}", parent.display())))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Whether `dir` exists, refused when it may not be replaced: anything but an earlier recording or an
+/// empty directory, and even those without `force`.
+fn existing(dir: &Path, force: bool) -> Result<bool, RecordError> {
+    let refuse = |why: String| RecordError::Target(dir.to_path_buf(), why);
+    let metadata = match std::fs::symlink_metadata(dir) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(refuse(format!("cannot inspect it: {e}"))),
+    };
+    let kind = metadata.file_type();
+    if kind.is_symlink() {
+        return Err(refuse(format!(
+            "it is a symbolic link, not a directory; {FORCE_REPLACES}"
+        )));
+    }
+    if !kind.is_dir() {
+        return Err(refuse(format!(
+            "it exists and is not a directory; {FORCE_REPLACES}"
+        )));
+    }
+    let recording =
+        std::fs::symlink_metadata(dir.join("exchanges.json")).is_ok_and(|index| index.is_file());
+    if !recording {
+        let empty = std::fs::read_dir(dir)
+            .map_err(|e| refuse(format!("cannot list it: {e}")))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(refuse(format!(
+                "it is a directory that is neither empty nor a recording (no exchanges.json); {FORCE_REPLACES}"
+            )));
+        }
+    }
+    if !force {
         return Err(RecordError::Exists(dir.to_path_buf()));
     }
-    Ok(())
+    Ok(true)
+}
+
+fn parent_of(dir: &Path) -> PathBuf {
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 fn write_atomically(
@@ -132,20 +227,16 @@ fn write_atomically(
     force: bool,
 ) -> Result<(), RecordError> {
     let io = |e: std::io::Error| RecordError::Io(dir.to_path_buf(), e);
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io)?;
+    let parent = parent_of(dir);
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "recording".into());
     let staging = parent.join(format!(".{name}.recording-{}", std::process::id()));
-    let result = (|| {
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging)?;
-        }
+    if std::fs::symlink_metadata(&staging).is_ok() {
+        std::fs::remove_dir_all(&staging).map_err(io)?;
+    }
+    let staged = (|| {
         for (path, bytes) in files {
             let path = staging.join(path);
             if let Some(folder) = path.parent() {
@@ -153,29 +244,57 @@ fn write_atomically(
             }
             std::fs::write(&path, bytes)?;
         }
-        if dir.exists() {
-            if !force {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "exists",
-                ));
-            }
-            let old = parent.join(format!(".{name}.replaced-{}", std::process::id()));
-            std::fs::rename(dir, &old)?;
-            std::fs::rename(&staging, dir)?;
-            std::fs::remove_dir_all(&old)
-        } else {
-            std::fs::rename(&staging, dir)
-        }
+        Ok(())
     })();
-    if let Err(error) = result {
+    if let Err(error) = staged {
         let _ = std::fs::remove_dir_all(&staging);
-        if error.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(RecordError::Exists(dir.to_path_buf()));
-        }
         return Err(io(error));
     }
-    Ok(())
+    // Checked again: the target may have changed since `check_target`, before the run.
+    let replaced = match existing(dir, force) {
+        Ok(exists) => exists,
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(error);
+        }
+    };
+    if !replaced {
+        return std::fs::rename(&staging, dir).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&staging);
+            io(e)
+        });
+    }
+    let old = parent.join(format!(".{name}.replaced-{}", std::process::id()));
+    if let Err(error) = std::fs::rename(dir, &old) {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(io(error));
+    }
+    if let Err(error) = std::fs::rename(&staging, dir) {
+        // Put the earlier recording back.
+        let _ = std::fs::rename(&old, dir);
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(io(error));
+    }
+    std::fs::remove_dir_all(&old).map_err(|e| RecordError::Leftover(dir.to_path_buf(), old, e))
+}
+
+/// `text` with the user info of every URL in it removed: `https://user:secret@host/x` becomes
+/// `https://host/x`. Conservative: everything from `://` to the last `@` before the next whitespace
+/// goes, so a password with an unescaped `/`, `?` or `#` (which ends the authority for a URL parser)
+/// is removed too, at the cost of mangling a URL that has an `@` in its path.
+pub fn without_user_info(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        let start = after[..end].rfind('@').map_or(0, |i| i + 1);
+        out.push_str(&after[start..end]);
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces AWS account IDs (any run of exactly 12 digits, which also covers ARNs) with fake ones,
@@ -262,5 +381,27 @@ mod tests {
         assert_eq!(r.text("444455556666"), "999900000002");
         let mut off = Redactor::new(false);
         assert_eq!(off.text("111122223333"), "111122223333");
+    }
+
+    #[test]
+    fn urls_lose_their_user_info() {
+        assert_eq!(
+            without_user_info("--endpoint-url https://user:s3cret@host:4566/x?y#z next"),
+            "--endpoint-url https://host:4566/x?y#z next"
+        );
+        assert_eq!(
+            without_user_info("--endpoint-url=http://a:b@h1 and ftp://c@h2"),
+            "--endpoint-url=http://h1 and ftp://h2"
+        );
+        // A password with characters a URL parser would stop at is removed too.
+        assert_eq!(
+            without_user_info("https://user:pa/ss#w@host/path"),
+            "https://host/path"
+        );
+        assert_eq!(
+            without_user_info("no URL, user@example.com"),
+            "no URL, user@example.com"
+        );
+        assert_eq!(without_user_info("http://host/"), "http://host/");
     }
 }

@@ -270,7 +270,7 @@ impl Respond for ScenarioResponder {
         }
         ResponseTemplate::new(exchange.status)
             .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
-            .set_body_raw(exchange.body.clone(), content_type(&exchange.service))
+            .set_body_raw(exchange.body.to_vec(), content_type(&exchange.service))
             .set_delay(self.faults.latency)
     }
 }

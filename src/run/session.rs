@@ -75,14 +75,19 @@ impl Session {
             );
         }
         if let (Some(record), Some(recorder)) = (&settings.record, &self.recorder) {
-            let command: Vec<String> = std::env::args().skip(1).collect();
+            let args: Vec<String> = std::env::args_os()
+                .skip(1)
+                .map(|arg| arg.to_string_lossy().into_owned())
+                .collect();
+            // `RecordOptions` strips user info from URLs in both (`--endpoint-url https://u:p@host`).
             let options = RecordOptions {
                 description: format!(
                     "Recorded by emr-ami-audit {} in {}: emr-ami-audit {}",
                     env!("CARGO_PKG_VERSION"),
                     self.aws.region(),
-                    command.join(" ")
+                    args.join(" ")
                 ),
+                commands: vec![recorded_command(&args)],
                 region: self.aws.region().to_string(),
                 force: record.force,
                 redact_account: record.redact_account,
@@ -95,5 +100,92 @@ impl Session {
             );
         }
         Ok(())
+    }
+}
+
+/// The command as a scenario's `commands` lists it: the arguments after the global options, that is the
+/// subcommand and its own arguments, wherever clap let the global options be (before or after the
+/// subcommand). `--replay DIR` followed by them replays the run.
+fn recorded_command(args: &[String]) -> Vec<String> {
+    use clap::CommandFactory;
+    let cli = crate::cli::Cli::command();
+    let globals: Vec<&clap::Arg> = cli.get_arguments().filter(|a| a.is_global_set()).collect();
+    let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
+    let mut command = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            command.push(arg.clone());
+            command.extend(args.cloned());
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let (name, inline_value) = match long.split_once('=') {
+                Some((name, _)) => (name, true),
+                None => (long, false),
+            };
+            if let Some(global) = globals.iter().find(|g| g.get_long() == Some(name)) {
+                if takes_value(global) && !inline_value {
+                    args.next();
+                }
+                continue;
+            }
+        } else if let Some(shorts) = arg.strip_prefix('-')
+            && !shorts.is_empty()
+            && shorts.chars().all(|c| {
+                globals
+                    .iter()
+                    .any(|g| g.get_short() == Some(c) && !takes_value(g))
+            })
+        {
+            continue;
+        }
+        command.push(arg.clone());
+    }
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recorded_command;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn the_recorded_command_leaves_out_the_global_options() {
+        let args = strings(&[
+            "--endpoint-url",
+            "https://u:p@localhost:4566",
+            "--record=rec",
+            "--force",
+            "-vv",
+            "image",
+            "ami-1",
+            "--release",
+            "emr-7.1.0",
+            "--format",
+            "json",
+            "--region",
+            "eu-west-1",
+            "--account",
+            "111122223333",
+        ]);
+        assert_eq!(
+            recorded_command(&args),
+            strings(&[
+                "image",
+                "ami-1",
+                "--release",
+                "emr-7.1.0",
+                "--account",
+                "111122223333"
+            ])
+        );
+        assert_eq!(
+            recorded_command(&strings(&["--profile", "image", "cluster", "--", "-v"])),
+            strings(&["cluster", "--", "-v"])
+        );
     }
 }
