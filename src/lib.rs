@@ -11,6 +11,7 @@ pub mod config;
 pub mod contents;
 pub mod context;
 pub mod facts;
+pub mod input_file;
 pub mod invocation;
 pub mod lineage;
 pub mod os;
