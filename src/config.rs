@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::input_file::{self, InputFileError};
 use crate::rules::{self, Severity};
 use crate::validate;
 
@@ -17,11 +18,9 @@ pub const FILE_NAME: &str = "emr-ami-audit.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config '{path}': {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// Not a regular file, larger than [`input_file::CONFIG_CAP`], unreadable or not text.
+    #[error(transparent)]
+    Read(#[from] InputFileError),
     #[error("{path}:{line}: {message}")]
     Invalid {
         path: PathBuf,
@@ -64,7 +63,8 @@ struct RawWaiver {
     rule: Spanned<String>,
     target: Spanned<String>,
     reason: Spanned<String>,
-    expires: Option<Spanned<String>>,
+    /// `"2027-06-30"`, or the TOML date `2027-06-30`.
+    expires: Option<Spanned<toml::Value>>,
 }
 
 /// Defaults for options the command line leaves out.
@@ -119,23 +119,50 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
             default
         }
     };
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let text = input_file::read_to_string(&path, "config", input_file::CONFIG_CAP)?;
     parse(&path, &text)
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map(|t| t.matches('\n').count() + 1)
-        .unwrap_or(1)
+/// Where each line starts, found once, so that the line of every span is a binary search (a config
+/// with thousands of waivers is not read quadratically).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Lines {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines(starts)
+    }
+
+    /// The 1-based line of a byte offset.
+    fn of(&self, offset: usize) -> usize {
+        self.0.partition_point(|&start| start <= offset).max(1)
+    }
+}
+
+/// A waiver's `expires`: a `YYYY-MM-DD` string or a TOML date (no time, no offset).
+fn expiry_date(value: &toml::Value) -> Option<NaiveDate> {
+    match value {
+        toml::Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+        toml::Value::Datetime(toml::value::Datetime {
+            date: Some(date),
+            time: None,
+            offset: None,
+        }) => NaiveDate::from_ymd_opt(
+            i32::from(date.year),
+            u32::from(date.month),
+            u32::from(date.day),
+        ),
+        _ => None,
+    }
 }
 
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let lines = Lines::new(text);
     let invalid = |span: std::ops::Range<usize>, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
-        line: line_of(text, span.start),
+        line: lines.of(span.start),
         message,
     };
     let raw: RawConfig = toml::from_str(text)
@@ -196,7 +223,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         }
         config.defaults.fail_on = Some(fail_on.into_inner());
     }
-    for (rule, level) in raw.severity {
+    // In the order of the file, so that a rule set twice (`EA013` and `ea013`, or its ID and its name) is
+    // named on its second line.
+    let mut severity: Vec<(String, Spanned<String>)> = raw.severity.into_iter().collect();
+    severity.sort_by_key(|(_, level)| level.span().start);
+    let mut set_on: BTreeMap<&'static str, (String, usize)> = BTreeMap::new();
+    for (rule, level) in severity {
         let Some(found) = rules::find(&rule) else {
             return Err(invalid(
                 level.span(),
@@ -217,10 +249,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 ));
             }
         };
+        let line = lines.of(level.span().start);
+        if let Some((first, first_line)) = set_on.get(found.id) {
+            return Err(invalid(
+                level.span(),
+                format!(
+                    "[severity] sets {} twice: '{rule}' here and '{first}' on line {first_line}",
+                    found.id
+                ),
+            ));
+        }
+        set_on.insert(found.id, (rule.clone(), line));
         config.severity.insert(found.id.to_string(), parsed);
     }
     for waiver in raw.waivers {
-        let line = line_of(text, waiver.rule.span().start);
+        let line = lines.of(waiver.rule.span().start);
         let Some(rule) = rules::find(waiver.rule.get_ref()) else {
             return Err(invalid(
                 waiver.rule.span(),
@@ -241,14 +284,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         }
         let expires = match &waiver.expires {
             None => None,
-            Some(date) => Some(
-                NaiveDate::parse_from_str(date.get_ref(), "%Y-%m-%d").map_err(|_| {
-                    invalid(
-                        date.span(),
-                        format!("invalid expires '{}': expected YYYY-MM-DD", date.get_ref()),
-                    )
-                })?,
-            ),
+            Some(date) => Some(expiry_date(date.get_ref()).ok_or_else(|| {
+                let shown = match date.get_ref() {
+                    toml::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                invalid(
+                    date.span(),
+                    format!("invalid expires '{shown}': expected a date, YYYY-MM-DD"),
+                )
+            })?),
         };
         config.waivers.push(Waiver {
             rule: rule.id.to_string(),
@@ -311,7 +356,7 @@ pub const TEMPLATE: &str = r#"# emr-ami-audit configuration. Command-line option
 # rule = "EA031"
 # target = "ami-0ea00000000000012"
 # reason = "Published on purpose: the public demo image"
-# expires = "2027-06-30"
+# expires = "2027-06-30"                    # or the TOML date 2027-06-30
 "#;
 
 /// Write the template to `path`, never over an existing file.
@@ -398,6 +443,14 @@ mod tests {
             );
             assert_eq!(error.lines().count(), 1, "one line: {error}");
         }
+    }
+
+    #[test]
+    fn lines_of_offsets() {
+        let lines = Lines::new("a\nbc\n\nd");
+        let found: Vec<usize> = (0..8).map(|offset| lines.of(offset)).collect();
+        assert_eq!(found, [1, 1, 2, 2, 2, 3, 4, 4]);
+        assert_eq!(Lines::new("").of(0), 1);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use clap::ValueEnum;
 use crate::cli::{Cli, Command, FailOn, Format, MockCommand};
 use crate::config::{self, Config};
 use crate::context::Thresholds;
+use crate::input_file::{self, InputFileError};
 use crate::plan::{self, PlanError};
 use crate::release::{Release, ReleaseParseError};
 use crate::replay::{self, Faults, RecordError};
@@ -37,6 +38,9 @@ pub enum InvocationError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// `--accounts @FILE`: not a regular file, too large, unreadable.
+    #[error(transparent)]
+    File(#[from] InputFileError),
     #[error("unknown rule '{0}': `emr-ami-audit rules` lists them")]
     UnknownRule(String),
 }
@@ -116,7 +120,8 @@ pub struct ClusterJob {
 
 #[derive(Debug, Clone)]
 pub struct PlanJob {
-    /// A regular file (read after connecting: `AWS::Region` resolves to the run's region).
+    /// A regular file, read whole and checked here; read again after connecting, so that `AWS::Region`
+    /// resolves to the run's region.
     pub file: PathBuf,
     pub parameters: BTreeMap<String, String>,
     pub account: Option<String>,
@@ -175,7 +180,7 @@ pub struct RecordSettings {
 
 impl Invocation {
     /// Merge the flags with the configuration file (flags win) and check every value. Reads files the
-    /// user named (config, `--accounts @FILE`) and the clock; never the network or credentials.
+    /// user named (config, `--accounts @FILE`, the plan) and the clock; never the network or credentials.
     pub fn resolve(cli: &Cli) -> Result<Invocation, InvocationError> {
         let now = now(cli.now.as_deref())?;
         // Commands that need no configuration don't read it: `init` writes one, `rules` explains them.
@@ -311,7 +316,7 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
         Command::Plan(args) => {
             let parameters = plan::parameters(&args.parameters)?;
             let account = account(&args.account)?;
-            plan::check_file(&args.file)?;
+            plan::check_file(&args.file, &parameters)?;
             Job::Audit(AuditJob::Plan(PlanJob {
                 file: args.file.clone(),
                 parameters,
@@ -426,14 +431,17 @@ fn aws_settings(cli: &Cli, config: &Config, job: &Job) -> Result<AwsSettings, In
 }
 
 /// The accounts of `--accounts` (IDs, or `@FILE` with IDs separated by commas, spaces or lines and
-/// `#` comments), validated, in order, once each.
-fn accounts(values: &[String]) -> Result<Vec<String>, InputError> {
+/// `#` comments; a regular file within [`input_file::CONFIG_CAP`]), validated, in order, once each.
+fn accounts(values: &[String]) -> Result<Vec<String>, InvocationError> {
     let mut accounts = Vec::new();
     for value in values {
         let listed: Vec<String> = match value.strip_prefix('@') {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| InputError::AccountsFile(path.to_string(), e.to_string()))?;
+                let text = input_file::read_to_string(
+                    Path::new(path),
+                    "accounts file",
+                    input_file::CONFIG_CAP,
+                )?;
                 text.lines()
                     .map(|line| line.split('#').next().unwrap_or_default())
                     .flat_map(|line| line.split([',', ' ', '\t']))
@@ -445,7 +453,7 @@ fn accounts(values: &[String]) -> Result<Vec<String>, InputError> {
             None => vec![value.trim().to_string()],
         };
         if listed.is_empty() {
-            return Err(InputError::NoAccounts(value.clone()));
+            return Err(InputError::NoAccounts(value.clone()).into());
         }
         for account in listed {
             validate::account(&account)?;

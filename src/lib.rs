@@ -10,6 +10,7 @@ pub mod collect;
 pub mod config;
 pub mod context;
 pub mod facts;
+pub mod input_file;
 pub mod invocation;
 pub mod plan;
 pub mod progress;

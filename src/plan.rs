@@ -9,16 +9,15 @@ use serde_json::{Map, Value};
 
 use crate::facts::cluster::container;
 use crate::facts::{ClusterFacts, InstanceCollection, InstanceSlot};
+use crate::input_file::{self, InputFileError};
 use crate::release::Release;
 use crate::validate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("cannot read plan file '{path}': {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// Not a regular file, larger than [`input_file::PLAN_CAP`], unreadable or not text.
+    #[error(transparent)]
+    File(#[from] InputFileError),
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
         path: PathBuf,
@@ -36,21 +35,22 @@ pub enum PlanError {
     Unsupported { path: PathBuf, reason: String },
     #[error("invalid --parameter '{0}': expected KEY=VALUE")]
     Parameter(String),
-    #[error("plan file '{0}' is not a regular file")]
-    NotAFile(PathBuf),
 }
 
-/// Before any call: the plan names a regular file (not a directory, FIFO or device).
-pub fn check_file(path: &Path) -> Result<(), PlanError> {
-    let metadata = std::fs::metadata(path).map_err(|source| PlanError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if metadata.is_file() {
-        Ok(())
-    } else {
-        Err(PlanError::NotAFile(path.to_path_buf()))
-    }
+/// Before any call: the plan is a regular file (not a directory, FIFO or device) within
+/// [`input_file::PLAN_CAP`], and reads whole into clusters (every key known, every value of its shape),
+/// with `AWS::Region` not yet known. [`load`] reads it again once the region is.
+pub fn check_file(path: &Path, parameters: &BTreeMap<String, String>) -> Result<(), PlanError> {
+    let text = read_file(path)?;
+    from_text(path, &text, parameters, None).map(|_| ())
+}
+
+fn read_file(path: &Path) -> Result<String, PlanError> {
+    Ok(input_file::read_to_string(
+        path,
+        "plan file",
+        input_file::PLAN_CAP,
+    )?)
 }
 
 /// `KEY=VALUE` pairs from `--parameter`.
@@ -71,21 +71,30 @@ pub fn load(
     parameters: &BTreeMap<String, String>,
     region: &str,
 ) -> Result<Vec<ClusterFacts>, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let document = parse(path, &text)?;
+    let text = read_file(path)?;
+    from_text(path, &text, parameters, Some(region))
+}
+
+/// The clusters of a plan's text; `path` names it in errors and IDs. Without a region, `AWS::Region`
+/// is noted as unresolved.
+pub fn from_text(
+    path: &Path,
+    text: &str,
+    parameters: &BTreeMap<String, String>,
+    region: Option<&str>,
+) -> Result<Vec<ClusterFacts>, PlanError> {
+    let document = parse(path, text)?;
     let Value::Object(root) = &document else {
         return Err(unsupported(path, "the document is not an object"));
     };
     let mut reader = Reader {
         path: path.to_path_buf(),
         parameters: parameters.clone(),
-        region: region.to_string(),
+        region: region.map(str::to_string),
         unresolved: Vec::new(),
     };
     if let Some(resources) = root.get("Resources") {
+        reader.known_keys(root, "(document)", keys::TEMPLATE)?;
         reader.add_template_defaults(root.get("Parameters"))?;
         reader.template(resources)
     } else if ["ReleaseLabel", "Instances", "Name"]
@@ -181,10 +190,313 @@ fn yaml_to_json(value: serde_yaml_ng::Value) -> Result<Value, String> {
     })
 }
 
+/// The function of a value only deployment resolves: an object of one key, `Ref` or `Fn::…`.
+fn intrinsic(value: &Value) -> Option<&str> {
+    let object = value.as_object().filter(|o| o.len() == 1)?;
+    let (key, _) = object.iter().next()?;
+    (key == "Ref" || key.starts_with("Fn::")).then_some(key.as_str())
+}
+
+/// "unknown key 'X'", with the known key it most likely meant.
+fn unknown_key(key: &str, known: &[&str]) -> String {
+    let shown = printable(key);
+    match suggestion(key, known) {
+        Some(meant) => format!("unknown key '{shown}' (did you mean '{meant}'?)"),
+        None => format!("unknown key '{shown}'"),
+    }
+}
+
+/// The known name that `given` most likely meant: the same but for case, else the closest within a
+/// few edits (a third of its length, 1 to 3), as cfn-lint's E3002 suggests.
+fn suggestion<'k>(given: &str, known: &[&'k str]) -> Option<&'k str> {
+    if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(given)) {
+        return Some(same);
+    }
+    let given: Vec<char> = given.to_lowercase().chars().collect();
+    let limit = (given.len() / 3).clamp(1, 3);
+    known
+        .iter()
+        .filter_map(|k| {
+            let candidate: Vec<char> = k.to_lowercase().chars().collect();
+            // The distance is at least the difference in length: no need to compute it past the limit.
+            if candidate.len().abs_diff(given.len()) > limit {
+                return None;
+            }
+            let distance = edit_distance(&given, &candidate);
+            (distance <= limit).then_some((distance, *k))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+/// Edit distance counting insertions, deletions, substitutions and swaps of neighbours (`Tpye`) as one
+/// edit each (optimal string alignment). Only called on short names: the caller skips lengths too far
+/// apart.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for (i, row) in d.chunks_mut(width).enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d.iter_mut().take(width).enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
+        }
+    }
+    d[a.len() * width + b.len()]
+}
+
+/// A name from the file as one short line: control characters escaped, and cut after 100 characters.
+fn printable(name: &str) -> String {
+    const MAX: usize = 100;
+    let mut shown: String = name
+        .chars()
+        .take(MAX)
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    if name.chars().nth(MAX).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// The keys of the objects the reader interprets: the documented members of the RunJobFlow API's
+/// shapes and of the CloudFormation resource types' properties, as one set per object (a key of either is
+/// accepted, so a valid plan of either kind is never refused). Objects the reader does not interpret
+/// (`Configurations`, `Tags`, `BootstrapActions`, `EbsConfiguration`, …) are not checked.
+mod keys {
+    /// Template sections (`Globals` for SAM, `Hooks` for blue/green deployments).
+    pub const TEMPLATE: &[&str] = &[
+        "AWSTemplateFormatVersion",
+        "Description",
+        "Metadata",
+        "Parameters",
+        "Rules",
+        "Mappings",
+        "Conditions",
+        "Transform",
+        "Resources",
+        "Outputs",
+        "Globals",
+        "Hooks",
+    ];
+
+    /// A template parameter.
+    pub const PARAMETER: &[&str] = &[
+        "Type",
+        "Default",
+        "AllowedPattern",
+        "AllowedValues",
+        "ConstraintDescription",
+        "Description",
+        "MaxLength",
+        "MaxValue",
+        "MinLength",
+        "MinValue",
+        "NoEcho",
+    ];
+
+    /// A resource's attributes (with SAM's `Connectors` and `IgnoreGlobals`).
+    pub const RESOURCE: &[&str] = &[
+        "Type",
+        "Properties",
+        "Condition",
+        "DependsOn",
+        "Metadata",
+        "DeletionPolicy",
+        "UpdatePolicy",
+        "UpdateReplacePolicy",
+        "CreationPolicy",
+        "Version",
+        "Connectors",
+        "IgnoreGlobals",
+    ];
+
+    /// The resource types this reader reads.
+    pub const READ_TYPES: &[&str] = &[
+        "AWS::EMR::Cluster",
+        "AWS::EMR::InstanceGroupConfig",
+        "AWS::EMR::InstanceFleetConfig",
+    ];
+
+    /// Every `AWS::EMR::` resource type: none of them is a misspelling of another.
+    pub const EMR_TYPES: &[&str] = &[
+        "AWS::EMR::Cluster",
+        "AWS::EMR::InstanceGroupConfig",
+        "AWS::EMR::InstanceFleetConfig",
+        "AWS::EMR::SecurityConfiguration",
+        "AWS::EMR::Step",
+        "AWS::EMR::Studio",
+        "AWS::EMR::StudioSessionMapping",
+        "AWS::EMR::WALWorkspace",
+    ];
+
+    /// A RunJobFlow request, or an `AWS::EMR::Cluster`'s properties.
+    pub const CLUSTER: &[&str] = &[
+        // RunJobFlow
+        "Name",
+        "LogUri",
+        "LogEncryptionKmsKeyId",
+        "AdditionalInfo",
+        "AmiVersion",
+        "ReleaseLabel",
+        "Instances",
+        "Steps",
+        "StepExecutionRoleArn",
+        "BootstrapActions",
+        "SupportedProducts",
+        "NewSupportedProducts",
+        "Applications",
+        "Configurations",
+        "VisibleToAllUsers",
+        "JobFlowRole",
+        "ServiceRole",
+        "Tags",
+        "SecurityConfiguration",
+        "AutoScalingRole",
+        "ScaleDownBehavior",
+        "CustomAmiId",
+        "EbsRootVolumeSize",
+        "EbsRootVolumeIops",
+        "EbsRootVolumeThroughput",
+        "RepoUpgradeOnBoot",
+        "KerberosAttributes",
+        "StepConcurrencyLevel",
+        "ManagedScalingPolicy",
+        "PlacementGroupConfigs",
+        "AutoTerminationPolicy",
+        "OSReleaseLabel",
+        "ExtendedSupport",
+        "MonitoringConfiguration",
+        "SessionEnabled",
+        // CloudFormation only (read-only attributes its schema also lists)
+        "Id",
+        "MasterPublicDNS",
+    ];
+
+    /// An application (`Applications[]`).
+    pub const APPLICATION: &[&str] = &["Name", "Version", "Args", "AdditionalInfo"];
+
+    /// `Instances`: RunJobFlow's JobFlowInstancesConfig and CloudFormation's.
+    pub const INSTANCES: &[&str] = &[
+        "MasterInstanceType",
+        "SlaveInstanceType",
+        "InstanceCount",
+        "InstanceGroups",
+        "InstanceFleets",
+        "Ec2KeyName",
+        "Placement",
+        "KeepJobFlowAliveWhenNoSteps",
+        "TerminationProtected",
+        "UnhealthyNodeReplacement",
+        "HadoopVersion",
+        "Ec2SubnetId",
+        "Ec2SubnetIds",
+        "EmrManagedMasterSecurityGroup",
+        "EmrManagedSlaveSecurityGroup",
+        "ServiceAccessSecurityGroup",
+        "AdditionalMasterSecurityGroups",
+        "AdditionalSlaveSecurityGroups",
+        // CloudFormation only
+        "MasterInstanceGroup",
+        "CoreInstanceGroup",
+        "TaskInstanceGroups",
+        "MasterInstanceFleet",
+        "CoreInstanceFleet",
+        "TaskInstanceFleets",
+    ];
+
+    /// An instance group (InstanceGroupConfig).
+    pub const GROUP: &[&str] = &[
+        "Name",
+        "Market",
+        "InstanceRole",
+        "BidPrice",
+        "InstanceType",
+        "InstanceCount",
+        "Configurations",
+        "EbsConfiguration",
+        "AutoScalingPolicy",
+        "CustomAmiId",
+    ];
+
+    /// An `AWS::EMR::InstanceGroupConfig`'s properties.
+    pub const GROUP_RESOURCE: &[&str] = &[
+        "Name",
+        "Market",
+        "InstanceRole",
+        "BidPrice",
+        "InstanceType",
+        "InstanceCount",
+        "Configurations",
+        "EbsConfiguration",
+        "AutoScalingPolicy",
+        "CustomAmiId",
+        "JobFlowId",
+        "InstanceGroupId",
+    ];
+
+    /// An instance fleet (InstanceFleetConfig).
+    pub const FLEET: &[&str] = &[
+        "Name",
+        "InstanceFleetType",
+        "TargetOnDemandCapacity",
+        "TargetSpotCapacity",
+        "InstanceTypeConfigs",
+        "LaunchSpecifications",
+        "ResizeSpecifications",
+        "Context",
+    ];
+
+    /// An `AWS::EMR::InstanceFleetConfig`'s properties.
+    pub const FLEET_RESOURCE: &[&str] = &[
+        "Name",
+        "InstanceFleetType",
+        "TargetOnDemandCapacity",
+        "TargetSpotCapacity",
+        "InstanceTypeConfigs",
+        "LaunchSpecifications",
+        "ResizeSpecifications",
+        "Context",
+        "ClusterId",
+        "InstanceFleetId",
+    ];
+
+    /// An instance type of a fleet (`InstanceTypeConfigs[]`).
+    pub const INSTANCE_TYPE_CONFIG: &[&str] = &[
+        "InstanceType",
+        "WeightedCapacity",
+        "BidPrice",
+        "BidPriceAsPercentageOfOnDemandPrice",
+        "EbsConfiguration",
+        "Configurations",
+        "CustomAmiId",
+        "Priority",
+    ];
+}
+
 struct Reader {
     path: PathBuf,
     parameters: BTreeMap<String, String>,
-    region: String,
+    /// `None` when checking before the run's region is known.
+    region: Option<String>,
     unresolved: Vec<String>,
 }
 
@@ -200,9 +512,52 @@ impl Reader {
     fn shape(&self, at: &str, problem: impl Into<String>) -> PlanError {
         PlanError::Shape {
             path: self.path.clone(),
-            at: at.to_string(),
+            at: printable(at),
             problem: problem.into(),
         }
+    }
+
+    /// Every key of an object the reader interprets is one of `known`: a misspelled key would
+    /// otherwise be read as absent, and the plan pass unchecked.
+    fn known_keys(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        known: &[&str],
+    ) -> Result<(), PlanError> {
+        for key in object.keys() {
+            if known.contains(&key.as_str()) {
+                continue;
+            }
+            if key == "Fn::Transform" {
+                // A macro (AWS::Include, …) adds keys at deployment.
+                self.unresolved.push(format!(
+                    "{at}: Fn::Transform can't be resolved before deployment"
+                ));
+                continue;
+            }
+            return Err(self.shape(at, unknown_key(key, known)));
+        }
+        Ok(())
+    }
+
+    /// An object whose keys the reader relies on, checked against `known`; `None` (noted as
+    /// unresolved) when it is a function only deployment resolves (`Fn::If`, …).
+    fn structure<'v>(
+        &mut self,
+        value: &'v Value,
+        at: &str,
+        known: &[&str],
+    ) -> Result<Option<&'v Map<String, Value>>, PlanError> {
+        if let Some(function) = intrinsic(value) {
+            self.unresolved.push(format!(
+                "{at}: {function} can't be resolved before deployment"
+            ));
+            return Ok(None);
+        }
+        let object = self.object(value, at)?;
+        self.known_keys(object, at, known)?;
+        Ok(Some(object))
     }
 
     /// Template parameter defaults, unless `--parameter` already gives the value.
@@ -214,6 +569,9 @@ impl Reader {
             .as_object()
             .ok_or_else(|| self.shape("Parameters", "expected an object"))?;
         for (name, spec) in parameters {
+            if let Some(spec) = spec.as_object() {
+                self.known_keys(spec, &format!("Parameters.{name}"), keys::PARAMETER)?;
+            }
             // An SSM-typed parameter's default is a parameter path, resolved only at deploy time.
             let ssm = spec
                 .get("Type")
@@ -266,7 +624,11 @@ impl Reader {
 
     fn reference(&mut self, name: &str, at: &str) -> Option<String> {
         if name == "AWS::Region" {
-            return Some(self.region.clone());
+            if self.region.is_none() {
+                self.unresolved
+                    .push(format!("{at}: AWS::Region is the region of the run"));
+            }
+            return self.region.clone();
         }
         match self.parameters.get(name) {
             Some(value) => Some(value.clone()),
@@ -316,11 +678,20 @@ impl Reader {
         }
     }
 
-    fn list<'v>(&self, value: Option<&'v Value>, at: &str) -> Result<&'v [Value], PlanError> {
+    /// A list; empty (noted as unresolved) when it is a function only deployment resolves.
+    fn list<'v>(&mut self, value: Option<&'v Value>, at: &str) -> Result<&'v [Value], PlanError> {
         match value {
             None | Some(Value::Null) => Ok(&[]),
             Some(Value::Array(items)) => Ok(items),
-            Some(_) => Err(self.shape(at, "expected a list")),
+            Some(other) => match intrinsic(other) {
+                Some(function) => {
+                    self.unresolved.push(format!(
+                        "{at}: {function} can't be resolved before deployment"
+                    ));
+                    Ok(&[])
+                }
+                None => Err(self.shape(at, "expected a list")),
+            },
         }
     }
 
@@ -358,7 +729,13 @@ impl Reader {
         base: &str,
         id: String,
     ) -> Result<ClusterFacts, PlanError> {
-        let object = self.object(document, if base.is_empty() { "(document)" } else { base })?;
+        let object_at = if base.is_empty() { "(document)" } else { base };
+        let Some(object) = self.structure(document, object_at, keys::CLUSTER)? else {
+            return Ok(ClusterFacts {
+                cluster_id: id,
+                ..Default::default()
+            });
+        };
         let release_label = self.string(object.get("ReleaseLabel"), &join(base, "ReleaseLabel"))?;
         if let Some(label) = &release_label {
             label
@@ -372,8 +749,11 @@ impl Reader {
             .iter()
             .enumerate()
         {
-            let at = format!("{apps_at}[{i}].Name");
-            if let Some(name) = self.string(app.get("Name"), &at)? {
+            let app_at = format!("{apps_at}[{i}]");
+            let Some(app) = self.structure(app, &app_at, keys::APPLICATION)? else {
+                continue;
+            };
+            if let Some(name) = self.string(app.get("Name"), &join(&app_at, "Name"))? {
                 applications.push(name);
             }
         }
@@ -409,7 +789,9 @@ impl Reader {
         at: &str,
         cluster: &mut ClusterFacts,
     ) -> Result<(), PlanError> {
-        let instances = self.object(value, at)?.clone();
+        let Some(instances) = self.structure(value, at, keys::INSTANCES)? else {
+            return Ok(());
+        };
         if let Some(subnet) = self.string(instances.get("Ec2SubnetId"), &join(at, "Ec2SubnetId"))? {
             cluster.subnet_ids.push(subnet);
         }
@@ -447,7 +829,8 @@ impl Reader {
         {
             let group_at = format!("{groups_at}[{i}]");
             let role = self.string(group.get("InstanceRole"), &join(&group_at, "InstanceRole"))?;
-            self.group(group, &group_at, role.as_deref().unwrap_or("?"), cluster)?;
+            let role = role.as_deref().unwrap_or("?");
+            self.group(group, &group_at, role, keys::GROUP, cluster)?;
         }
         let fleets_at = join(at, "InstanceFleets");
         for (i, fleet) in self
@@ -460,7 +843,8 @@ impl Reader {
                 fleet.get("InstanceFleetType"),
                 &join(&fleet_at, "InstanceFleetType"),
             )?;
-            self.fleet(fleet, &fleet_at, role.as_deref().unwrap_or("?"), cluster)?;
+            let role = role.as_deref().unwrap_or("?");
+            self.fleet(fleet, &fleet_at, role, keys::FLEET, cluster)?;
         }
         // CloudFormation: one property per role.
         for (key, role) in [
@@ -468,7 +852,7 @@ impl Reader {
             ("CoreInstanceGroup", "CORE"),
         ] {
             if let Some(group) = instances.get(key) {
-                self.group(group, &join(at, key), role, cluster)?;
+                self.group(group, &join(at, key), role, keys::GROUP, cluster)?;
             }
         }
         let tasks_at = join(at, "TaskInstanceGroups");
@@ -477,14 +861,15 @@ impl Reader {
             .iter()
             .enumerate()
         {
-            self.group(group, &format!("{tasks_at}[{i}]"), "TASK", cluster)?;
+            let group_at = format!("{tasks_at}[{i}]");
+            self.group(group, &group_at, "TASK", keys::GROUP, cluster)?;
         }
         for (key, role) in [
             ("MasterInstanceFleet", "MASTER"),
             ("CoreInstanceFleet", "CORE"),
         ] {
             if let Some(fleet) = instances.get(key) {
-                self.fleet(fleet, &join(at, key), role, cluster)?;
+                self.fleet(fleet, &join(at, key), role, keys::FLEET, cluster)?;
             }
         }
         let task_fleets_at = join(at, "TaskInstanceFleets");
@@ -493,7 +878,8 @@ impl Reader {
             .iter()
             .enumerate()
         {
-            self.fleet(fleet, &format!("{task_fleets_at}[{i}]"), "TASK", cluster)?;
+            let fleet_at = format!("{task_fleets_at}[{i}]");
+            self.fleet(fleet, &fleet_at, "TASK", keys::FLEET, cluster)?;
         }
         Ok(())
     }
@@ -503,10 +889,13 @@ impl Reader {
         group: &Value,
         at: &str,
         role: &str,
+        known: &[&str],
         cluster: &mut ClusterFacts,
     ) -> Result<(), PlanError> {
-        self.object(group, at)?;
         cluster.collection = Some(InstanceCollection::InstanceGroups);
+        let Some(group) = self.structure(group, at, known)? else {
+            return Ok(());
+        };
         let name = self.string(group.get("Name"), &join(at, "Name"))?;
         let Some(instance_type) =
             self.instance_type(group.get("InstanceType"), &join(at, "InstanceType"))?
@@ -528,10 +917,13 @@ impl Reader {
         fleet: &Value,
         at: &str,
         role: &str,
+        known: &[&str],
         cluster: &mut ClusterFacts,
     ) -> Result<(), PlanError> {
-        self.object(fleet, at)?;
         cluster.collection = Some(InstanceCollection::InstanceFleets);
+        let Some(fleet) = self.structure(fleet, at, known)? else {
+            return Ok(());
+        };
         let name = self.string(fleet.get("Name"), &join(at, "Name"))?;
         let container = container(Some(role), "fleet", None, name.as_deref());
         let configs_at = join(at, "InstanceTypeConfigs");
@@ -541,6 +933,10 @@ impl Reader {
             .enumerate()
         {
             let config_at = format!("{configs_at}[{i}]");
+            let Some(config) = self.structure(config, &config_at, keys::INSTANCE_TYPE_CONFIG)?
+            else {
+                continue;
+            };
             let Some(instance_type) = self.instance_type(
                 config.get("InstanceType"),
                 &join(&config_at, "InstanceType"),
@@ -559,10 +955,46 @@ impl Reader {
         Ok(())
     }
 
+    /// A resource's attributes (`Type`, `Properties`, …) where a misspelling would hide an EMR resource:
+    /// a resource without a `Type`, or with a `Type` a near miss of one this reader reads
+    /// (`AWS::EMR::cluster`).
+    fn resource_attributes(&mut self, logical_id: &str, resource: &Value) -> Result<(), PlanError> {
+        // `Fn::ForEach::Name` (AWS::LanguageExtensions) is a loop, not a resource.
+        if logical_id.contains("::") {
+            return Ok(());
+        }
+        let at = format!("Resources.{logical_id}");
+        let Some(object) = resource.as_object() else {
+            return Err(self.shape(&at, "expected an object"));
+        };
+        match object.get("Type") {
+            None => self.known_keys(object, &at, keys::RESOURCE),
+            Some(Value::String(kind)) if keys::READ_TYPES.contains(&kind.as_str()) => {
+                self.known_keys(object, &at, keys::RESOURCE)
+            }
+            Some(Value::String(kind)) if !keys::EMR_TYPES.contains(&kind.as_str()) => {
+                match suggestion(kind, keys::READ_TYPES) {
+                    Some(meant) => Err(self.shape(
+                        &join(&at, "Type"),
+                        format!(
+                            "unknown resource type '{}' (did you mean '{meant}'?)",
+                            printable(kind)
+                        ),
+                    )),
+                    None => Ok(()),
+                }
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Every `AWS::EMR::Cluster` of a template, with the `InstanceGroupConfig` and `InstanceFleetConfig`
     /// resources that add to it.
     fn template(&mut self, resources: &Value) -> Result<Vec<ClusterFacts>, PlanError> {
         let resources = self.object(resources, "Resources")?.clone();
+        for (logical_id, resource) in &resources {
+            self.resource_attributes(logical_id, resource)?;
+        }
         let mut clusters: Vec<(String, ClusterFacts)> = Vec::new();
         for (logical_id, resource) in &resources {
             if resource.get("Type").and_then(Value::as_str) != Some("AWS::EMR::Cluster") {
@@ -636,6 +1068,7 @@ impl Reader {
                     properties,
                     &at,
                     role.as_deref().unwrap_or("TASK"),
+                    keys::GROUP_RESOURCE,
                     &mut cluster_facts,
                 )
             } else {
@@ -647,6 +1080,7 @@ impl Reader {
                     properties,
                     &at,
                     role.as_deref().unwrap_or("TASK"),
+                    keys::FLEET_RESOURCE,
                     &mut cluster_facts,
                 )
             };
@@ -810,6 +1244,64 @@ Resources:
             "{:?}",
             extra.unresolved
         );
+    }
+
+    #[test]
+    fn suggestions_for_near_misses_only() {
+        let known = keys::GROUP;
+        assert_eq!(suggestion("CustomAmiID", known), Some("CustomAmiId"));
+        assert_eq!(suggestion("customamiid", known), Some("CustomAmiId"));
+        assert_eq!(suggestion("CustomAmi", known), Some("CustomAmiId"));
+        assert_eq!(suggestion("InstanceTpye", known), Some("InstanceType"));
+        assert_eq!(suggestion("Nme", known), Some("Name"));
+        assert_eq!(suggestion("Colour", known), None);
+        assert_eq!(suggestion(&"x".repeat(100_000), known), None);
+        assert_eq!(printable("a\nb"), "a\\nb");
+        assert_eq!(printable(&"k".repeat(101)).chars().count(), 101);
+    }
+
+    #[test]
+    fn functions_in_place_of_objects_are_unresolved_not_unknown_keys() {
+        let template = r#"{"Conditions": {"Big": {"Fn::Equals": ["a", "b"]}}, "Resources": {
+            "Etl": {"Type": "AWS::EMR::Cluster", "Properties": {"ReleaseLabel": "emr-7.1.0",
+                "Applications": {"Fn::If": ["Big", [{"Name": "Spark"}], []]},
+                "Instances": {
+                    "MasterInstanceGroup": {"Fn::If": ["Big", {"InstanceType": "m5.4xlarge"}, {"InstanceType": "m5.xlarge"}]},
+                    "CoreInstanceGroup": {"InstanceType": "m5.xlarge", "Fn::Transform": {"Name": "AWS::Include"}}}}}}}"#;
+        let clusters = load_text("t.json", template, &[]).expect("loads");
+        let unresolved = &clusters[0].unresolved;
+        assert_eq!(unresolved.len(), 3, "{unresolved:?}");
+        assert!(unresolved[0].starts_with("Resources.Etl.Properties.Applications: Fn::If"));
+        assert!(
+            unresolved[1]
+                .starts_with("Resources.Etl.Properties.Instances.MasterInstanceGroup: Fn::If")
+        );
+        assert!(unresolved[2].contains("CoreInstanceGroup: Fn::Transform"));
+        assert_eq!(clusters[0].instance_types(), ["m5.xlarge"]);
+    }
+
+    #[test]
+    fn unknown_keys_name_the_object_and_the_known_key_meant() {
+        let err = load_text(
+            "x.json",
+            r#"{"Name": "x", "Instances": {"InstanceGroups": [{"InstanceType": "m5.xlarge", "CustomAmiID": "ami-0ea00000000000001"}]}}"#,
+            &[],
+        )
+        .expect_err("misspelled");
+        assert!(
+            err.to_string().ends_with(
+                "x.json: Instances.InstanceGroups[0]: unknown key 'CustomAmiID' (did you mean 'CustomAmiId'?)"
+            ),
+            "{err}"
+        );
+        // Objects the reader does not interpret keep their own keys.
+        load_text(
+            "x.json",
+            r#"{"Name": "x", "Configurations": [{"Classification": "c", "Properties": {"CustomAmiID": "1"}}],
+                "Tags": [{"Key": "CustomAmiID", "Value": "v"}]}"#,
+            &[],
+        )
+        .expect("loads");
     }
 
     #[test]

@@ -6,8 +6,6 @@ pub enum InputError {
     ImageId(String),
     #[error("invalid account ID '{0}': expected 12 digits")]
     Account(String),
-    #[error("cannot read the accounts file '{0}': {1}")]
-    AccountsFile(String, String),
     #[error(
         "invalid --role-arn '{0}': it must contain {{account}}, which stands for each account's ID"
     )]
