@@ -446,3 +446,62 @@ async fn endpoint_user_info_is_never_stored_and_the_command_is() {
         .args(&recorded));
     assert_eq!(replayed.code, 0, "{}{}", replayed.stdout, replayed.stderr);
 }
+
+/// `exchanges.json` shaped like a scenario, with arbitrary values where the loader decides things.
+fn index_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let text = prop_oneof![
+        Just("ec2".to_string()),
+        Just("emr".to_string()),
+        Just("sts".to_string()),
+        Just("answer.xml".to_string()),
+        Just("../outside".to_string()),
+        Just("/etc/hostname".to_string()),
+        ".{0,12}",
+    ];
+    let scalar = prop_oneof![
+        text.clone().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<bool>().prop_map(Value::from),
+        Just(Value::Null),
+    ];
+    let exchange = proptest::collection::btree_map(
+        prop_oneof![
+            Just("service".to_string()),
+            Just("action".to_string()),
+            Just("params".to_string()),
+            Just("status".to_string()),
+            Just("region".to_string()),
+            Just("response".to_string()),
+            ".{0,8}",
+        ],
+        scalar.clone(),
+        0..7,
+    )
+    .prop_map(|m| Value::Object(m.into_iter().collect()));
+    (
+        proptest::collection::vec(exchange, 0..4),
+        proptest::option::of(scalar),
+    )
+        .prop_map(|(exchanges, region)| {
+            let mut index = serde_json::json!({ "exchanges": exchanges });
+            if let Some(region) = region {
+                index["region"] = region;
+            }
+            index
+        })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever `exchanges.json` holds, loading it is an answer or an error, never a panic.
+    #[test]
+    fn the_scenario_loader_never_panics(index in index_value(), text in ".*", raw in proptest::prelude::any::<bool>()) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("answer.xml"), "<A/>").expect("write answer");
+        let body = if raw { text } else { index.to_string() };
+        std::fs::write(dir.path().join("exchanges.json"), body).expect("write index");
+        let _ = Scenario::load(dir.path());
+    }
+}
