@@ -27,7 +27,7 @@ impl Aws {
             .get_image_ancestry()
             .image_id(image_id)
             .send()
-            .within(self.deadline, "ec2", "GetImageAncestry")
+            .within(&self.gate, "ec2", "GetImageAncestry")
             .await?;
         Ok(output
             .image_ancestry_entries()
@@ -63,7 +63,7 @@ impl Aws {
                     .filters(filter("snapshot-id", snapshot_ids))
                     .set_next_token(token)
                     .send()
-                    .within(self.deadline, "ec2", "DescribeSnapshots")
+                    .within(&self.gate, "ec2", "DescribeSnapshots")
                     .await?;
                 let snapshots = output.snapshots().iter().filter_map(|snapshot| {
                     let description = snapshot.description().unwrap_or_default().to_string();
@@ -93,7 +93,7 @@ impl Aws {
                     .filters(filter("instance-id", instance_ids))
                     .set_next_token(token)
                     .send()
-                    .within(self.deadline, "ec2", "DescribeInstances")
+                    .within(&self.gate, "ec2", "DescribeInstances")
                     .await?;
                 let instances = output
                     .reservations()
@@ -125,7 +125,7 @@ impl Aws {
                 .filters(filter("name", &[pattern.to_string()]))
                 .set_next_token(token)
                 .send()
-                .within(self.deadline, "ec2", "DescribeImages")
+                .within(&self.gate, "ec2", "DescribeImages")
                 .await?;
             Ok(Page::new(
                 output.images().iter().filter_map(image_facts),

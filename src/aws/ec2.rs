@@ -118,7 +118,7 @@ impl Aws {
             }
             match request
                 .send()
-                .within(self.deadline, "ec2", "DescribeImages")
+                .within(&self.gate, "ec2", "DescribeImages")
                 .await
             {
                 Ok(output) => answered.extend(output.images().iter().cloned()),
@@ -156,7 +156,7 @@ impl Aws {
             .image_id(image_id)
             .attribute(ImageAttributeName::LaunchPermission)
             .send()
-            .within(self.deadline, "ec2", "DescribeImageAttribute")
+            .within(&self.gate, "ec2", "DescribeImageAttribute")
             .await?;
         Ok(output
             .launch_permissions()
@@ -197,7 +197,7 @@ impl Aws {
                     .set_instance_types(Some(types.clone()))
                     .set_next_token(token)
                     .send()
-                    .within(self.deadline, "ec2", "DescribeInstanceTypes")
+                    .within(&self.gate, "ec2", "DescribeInstanceTypes")
                     .await?;
                 Ok(Page::new(
                     output

@@ -26,7 +26,7 @@ impl Aws {
                     .release_label(release)
                     .set_marker(marker)
                     .send()
-                    .within(self.deadline, "emr", "ListSupportedInstanceTypes")
+                    .within(&self.gate, "emr", "ListSupportedInstanceTypes")
                     .await?;
                 let types = page
                     .supported_instance_types()
@@ -62,7 +62,7 @@ impl Aws {
                 .set_created_after(created_after)
                 .set_marker(marker)
                 .send()
-                .within(self.deadline, "emr", "ListClusters")
+                .within(&self.gate, "emr", "ListClusters")
                 .await?;
             let ids = page
                 .clusters()
@@ -81,7 +81,7 @@ impl Aws {
             .describe_cluster()
             .cluster_id(cluster_id)
             .send()
-            .within(self.deadline, "emr", "DescribeCluster")
+            .within(&self.gate, "emr", "DescribeCluster")
             .await?;
         let cluster = output.cluster().ok_or_else(|| CollectError {
             service: "emr".into(),
@@ -155,7 +155,7 @@ impl Aws {
                     .cluster_id(cluster_id)
                     .set_marker(marker)
                     .send()
-                    .within(self.deadline, "emr", "ListInstanceGroups")
+                    .within(&self.gate, "emr", "ListInstanceGroups")
                     .await?;
                 let slots = page.instance_groups().iter().filter_map(|group| {
                     Some(InstanceSlot {
@@ -187,7 +187,7 @@ impl Aws {
                     .cluster_id(cluster_id)
                     .set_marker(marker)
                     .send()
-                    .within(self.deadline, "emr", "ListInstanceFleets")
+                    .within(&self.gate, "emr", "ListInstanceFleets")
                     .await?;
                 let mut slots = Vec::new();
                 for fleet in page.instance_fleets() {

@@ -19,6 +19,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
@@ -85,8 +86,77 @@ pub struct Aws {
     recorder: Option<Recorder>,
     /// GetCallerIdentity's answer, shared by the clients of one account across regions.
     identity: Arc<tokio::sync::OnceCell<String>>,
+    /// What bounds each call: the run's deadline and the attempts per call.
+    gate: Gate,
+}
+
+/// What bounds each call.
+#[derive(Debug, Clone, Default)]
+struct Gate {
     /// When the run must end (`--timeout`): calls still waiting then fail, later ones fail at once.
     deadline: Option<tokio::time::Instant>,
+    /// Attempts per call, retries included.
+    max_attempts: u32,
+    /// Operations of this account and region that keep failing with a server error.
+    breaker: Arc<Breaker>,
+}
+
+/// Server errors in a row after which an operation is not asked again in its scope.
+const BREAKER_THRESHOLD: u32 = 3;
+
+/// Per operation of one account and region: how many calls in a row failed with the same server error
+/// (after all their retries). At [`BREAKER_THRESHOLD`] the operation is open: not asked again, every
+/// later call fails at once saying why, and its targets fall back as for any failed call.
+#[derive(Debug, Default)]
+struct Breaker {
+    region: String,
+    state: Mutex<BTreeMap<String, (u32, String)>>,
+}
+
+impl Breaker {
+    fn new(region: &str) -> Breaker {
+        Breaker {
+            region: region.to_string(),
+            state: Mutex::default(),
+        }
+    }
+
+    /// The failure an open operation answers with, without a call.
+    fn refuse(&self, service: &str, action: &str) -> Option<CollectError> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (count, last) = state.get(&format!("{service}:{action}"))?;
+        (*count >= BREAKER_THRESHOLD).then(|| CollectError {
+            service: service.to_string(),
+            action: action.to_string(),
+            code: "OperationUnavailable".to_string(),
+            message: format!(
+                "{service}:{action} unavailable in {}: {last}, {count} calls in a row",
+                self.region
+            ),
+            status: None,
+        })
+    }
+
+    /// Count a call's outcome: a server error in a row with the same one, or anything else that
+    /// shows the operation answers.
+    fn record(&self, service: &str, action: &str, outcome: Result<(), &CollectError>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let key = format!("{service}:{action}");
+        match outcome {
+            Err(error) if error.status.is_some_and(|s| s >= 500) => {
+                let signature = format!("HTTP {} {}", error.status.unwrap_or_default(), error.code);
+                let entry = state.entry(key).or_insert((0, signature.clone()));
+                if entry.1 == signature {
+                    entry.0 += 1;
+                } else {
+                    *entry = (1, signature);
+                }
+            }
+            _ => {
+                state.remove(&key);
+            }
+        }
+    }
 }
 
 impl Aws {
@@ -157,9 +227,24 @@ impl Aws {
 
     /// Clients in `region` (which `config` names) with their own call count and identity.
     fn build(config: &SdkConfig, region: String, recorder: Option<&Recorder>) -> Aws {
-        let mut ec2 = aws_sdk_ec2::config::Builder::from(config).interceptor(IntegrityInterceptor);
-        let mut emr = aws_sdk_emr::config::Builder::from(config).interceptor(IntegrityInterceptor);
-        let mut sts = aws_sdk_sts::config::Builder::from(config).interceptor(IntegrityInterceptor);
+        let config_region = region.clone();
+        // The SDK's retry quota (a token bucket every retry draws from) runs dry in a long throttled scan,
+        // and then fails calls without retrying them. Attempts are bounded by --max-attempts, the run by
+        // --timeout: no quota on top.
+        let partition = || {
+            RetryPartition::custom("emr-ami-audit")
+                .token_bucket(TokenBucket::unlimited())
+                .build()
+        };
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(config)
+            .interceptor(IntegrityInterceptor)
+            .retry_partition(partition());
+        let mut emr = aws_sdk_emr::config::Builder::from(config)
+            .interceptor(IntegrityInterceptor)
+            .retry_partition(partition());
+        let mut sts = aws_sdk_sts::config::Builder::from(config)
+            .interceptor(IntegrityInterceptor)
+            .retry_partition(partition());
         if let Some(recorder) = recorder {
             let interceptor = || RecordingInterceptor {
                 recorder: recorder.clone(),
@@ -177,13 +262,17 @@ impl Aws {
             config: config.clone(),
             recorder: recorder.cloned(),
             identity: Arc::default(),
-            deadline: None,
+            gate: Gate {
+                deadline: None,
+                breaker: Arc::new(Breaker::new(&config_region)),
+                max_attempts: config.retry_config().map(|r| r.max_attempts()).unwrap_or(1),
+            },
         }
     }
 
     /// The same clients, giving up at `deadline`.
     pub fn with_deadline(mut self, deadline: tokio::time::Instant) -> Aws {
-        self.deadline = Some(deadline);
+        self.gate.deadline = Some(deadline);
         self
     }
 
@@ -300,12 +389,7 @@ where
 trait Answer<T, E> {
     /// The answer, or the failure as a fact; a call still waiting at `deadline` fails with
     /// `DeadlineReached` (and one made after it fails at once), so the run reports what it has.
-    async fn within(
-        self,
-        deadline: Option<tokio::time::Instant>,
-        service: &str,
-        action: &str,
-    ) -> Result<T, CollectError>;
+    async fn within(self, gate: &Gate, service: &str, action: &str) -> Result<T, CollectError>;
 }
 
 impl<T, E, F> Answer<T, E> for F
@@ -313,21 +397,48 @@ where
     F: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    async fn within(
-        self,
-        deadline: Option<tokio::time::Instant>,
-        service: &str,
-        action: &str,
-    ) -> Result<T, CollectError> {
-        let result = match deadline {
+    async fn within(self, gate: &Gate, service: &str, action: &str) -> Result<T, CollectError> {
+        if let Some(refused) = gate.breaker.refuse(service, action) {
+            return Err(refused);
+        }
+        let result = match gate.deadline {
             None => self.await,
             Some(deadline) => match tokio::time::timeout_at(deadline, self).await {
                 Ok(result) => result,
                 Err(_) => return Err(deadline_reached(service, action)),
             },
         };
-        result.map_err(|e| collect_error(service, action, &e))
+        let result = result.map_err(|e| collect_error(service, action, &e));
+        gate.breaker
+            .record(service, action, result.as_ref().map(|_| ()));
+        result.map_err(|mut error| {
+            if gate.max_attempts > 1 && is_retried(&error) {
+                error.message = format!(
+                    "{} (gave up after {} attempts)",
+                    error.message, gate.max_attempts
+                );
+            }
+            error
+        })
     }
+}
+
+/// Whether the SDK's standard retry mode retries this failure (so it failed every attempt):
+/// throttling, server errors and transport failures.
+fn is_retried(error: &CollectError) -> bool {
+    const THROTTLING: [&str; 8] = [
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+    ];
+    error.status.is_some_and(|s| s >= 500)
+        || THROTTLING.contains(&error.code.as_str())
+        || matches!(error.code.as_str(), "ConnectionError" | "Timeout")
 }
 
 /// A call the run's deadline cut short (or never started).

@@ -15,7 +15,7 @@ impl Aws {
             .describe_subnets()
             .set_subnet_ids(Some(subnet_ids.to_vec()))
             .send()
-            .within(self.deadline, "ec2", "DescribeSubnets")
+            .within(&self.gate, "ec2", "DescribeSubnets")
             .await?;
         Ok(output
             .subnets()
@@ -35,7 +35,7 @@ impl Aws {
             .describe_vpcs()
             .set_vpc_ids(Some(vpc_ids.to_vec()))
             .send()
-            .within(self.deadline, "ec2", "DescribeVpcs")
+            .within(&self.gate, "ec2", "DescribeVpcs")
             .await?;
         Ok(output
             .vpcs()
@@ -55,7 +55,7 @@ impl Aws {
             .describe_dhcp_options()
             .set_dhcp_options_ids(Some(ids.to_vec()))
             .send()
-            .within(self.deadline, "ec2", "DescribeDhcpOptions")
+            .within(&self.gate, "ec2", "DescribeDhcpOptions")
             .await?;
         Ok(output
             .dhcp_options()

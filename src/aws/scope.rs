@@ -113,9 +113,11 @@ impl Aws {
         if let Some(AssumedCredentials(credentials)) = credentials {
             config = config.credentials_provider(credentials);
         }
-        Aws {
-            deadline: self.deadline,
-            ..Aws::build(&config.build(), region.to_string(), self.recorder.as_ref())
+        let aws = Aws::build(&config.build(), region.to_string(), self.recorder.as_ref());
+        // The deadline is the run's; the breaker is the new scope's own.
+        match self.gate.deadline {
+            Some(deadline) => aws.with_deadline(deadline),
+            None => aws,
         }
     }
 
@@ -160,7 +162,7 @@ impl Aws {
             .ec2
             .describe_regions()
             .send()
-            .within(self.deadline, "ec2", "DescribeRegions")
+            .within(&self.gate, "ec2", "DescribeRegions")
             .await?;
         let mut regions: Vec<String> = output
             .regions()

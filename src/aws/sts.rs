@@ -20,7 +20,7 @@ impl Aws {
             .sts
             .get_caller_identity()
             .send()
-            .within(self.deadline, "sts", "GetCallerIdentity")
+            .within(&self.gate, "sts", "GetCallerIdentity")
             .await?;
         output
             .account()

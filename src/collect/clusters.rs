@@ -16,10 +16,13 @@ pub struct ClusterSelection<'a> {
     pub created_after: Option<DateTime<Utc>>,
 }
 
+/// One cluster's ID and its facts, or why they could not be collected.
+pub type DescribedCluster = (String, Result<ClusterFacts, CollectError>);
+
 /// The clusters selected, each with its facts or why they could not be collected (in selection
 /// order), and the run's errors (the listing failed).
 pub struct DescribedClusters {
-    pub described: Vec<(String, Result<ClusterFacts, CollectError>)>,
+    pub described: Vec<DescribedCluster>,
     pub errors: Vec<String>,
 }
 
@@ -54,15 +57,20 @@ pub async fn describe_clusters(
         concurrency
     );
     let bar = progress.bar(ids.len(), "describing clusters");
-    let described = futures::stream::iter(ids)
-        .map(|id| async move {
-            let facts = aws.describe_cluster(&id).await;
-            (id, facts)
-        })
-        .buffered(concurrency)
-        .inspect(|_| bar.inc(1))
-        .collect()
-        .await;
+    // Unordered: a cluster whose calls sleep through retries holds no other back; the index puts the
+    // report back in the order of the listing.
+    let mut described: Vec<(usize, DescribedCluster)> =
+        futures::stream::iter(ids.into_iter().enumerate())
+            .map(|(index, id)| async move {
+                let facts = aws.describe_cluster(&id).await;
+                (index, (id, facts))
+            })
+            .buffer_unordered(concurrency)
+            .inspect(|_| bar.inc(1))
+            .collect()
+            .await;
     bar.finish_and_clear();
+    described.sort_by_key(|(index, _)| *index);
+    let described = described.into_iter().map(|(_, cluster)| cluster).collect();
     DescribedClusters { described, errors }
 }

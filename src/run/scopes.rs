@@ -153,11 +153,14 @@ async fn assume(
         external_id: settings.external_id.clone(),
         session_name: settings.role_session_name.clone(),
     };
-    tracing::info!("assuming {} for account {account}", role.role_arn);
+    tracing::info!(
+        "assuming {} for account {account}",
+        crate::terminal::visible(&role.role_arn)
+    );
     base.assume_role(&role).await
 }
 
-/// The command in each scope, a few at a time, in a stable order. One progress bar counts the scopes;
+/// The command in each scope, a few at a time; the reports in a stable order. One progress bar counts the scopes;
 /// the per-cluster bars stay off.
 async fn run_in_scopes(
     invocation: &Invocation,
@@ -166,25 +169,30 @@ async fn run_in_scopes(
 ) -> Result<Vec<ScopeReport>, RunError> {
     let bar = Progress::new(invocation.progress).bar(scopes.len(), "auditing accounts and regions");
     let quiet = &invocation.quiet();
-    let results: Vec<Result<ScopeReport, RunError>> = futures::stream::iter(scopes)
-        .map(|scope| async move {
-            tracing::info!(
-                "auditing {}",
-                label(scope.account.as_deref(), &scope.region)
-            );
-            let report = audit_scope(quiet, job, &scope.aws).await?;
-            Ok(ScopeReport {
-                account: scope.account,
-                region: scope.region,
-                report,
+    // Unordered, so a slow or retrying scope holds no finished one back; the index restores the order.
+    let mut results: Vec<(usize, Result<ScopeReport, RunError>)> =
+        futures::stream::iter(scopes.into_iter().enumerate())
+            .map(|(index, scope)| async move {
+                tracing::info!(
+                    "auditing {}",
+                    label(scope.account.as_deref(), &scope.region)
+                );
+                let report = audit_scope(quiet, job, &scope.aws)
+                    .await
+                    .map(|report| ScopeReport {
+                        account: scope.account,
+                        region: scope.region,
+                        report,
+                    });
+                (index, report)
             })
-        })
-        .buffered(SCOPE_CONCURRENCY)
-        .inspect(|_| bar.inc(1))
-        .collect()
-        .await;
+            .buffer_unordered(SCOPE_CONCURRENCY)
+            .inspect(|_| bar.inc(1))
+            .collect()
+            .await;
     bar.finish_and_clear();
-    results.into_iter().collect()
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// One report from the reports of each account and region: targets in order, errors labelled with
