@@ -11,8 +11,8 @@ use futures::StreamExt;
 
 use crate::aws::{Aws, InstanceTypeBatch};
 use crate::facts::{
-    CollectError, Collected, ImageEvidence, ImageFacts, ImageLookup, LaunchAccess, NetworkFacts,
-    RegionFacts,
+    CollectError, Collected, DhcpOptions, ImageEvidence, ImageFacts, ImageLookup, LaunchAccess,
+    NetworkFacts, RegionFacts,
 };
 
 /// DescribeImages and DescribeInstanceTypes take up to 100 IDs per call.
@@ -220,11 +220,18 @@ async fn region_facts(
 }
 
 /// Subnet → VPC → DHCP options, one batched call per level.
+/// The DHCP options ID EC2 gives a VPC that has none: AWS's own resolver, no custom domain. Not an ID
+/// DescribeDhcpOptions knows (asking for it fails the whole batch).
+const NO_DHCP_OPTIONS: &str = "default";
+
 async fn network_facts(aws: &Aws, subnet_ids: &[String]) -> NetworkFacts {
     let mut network = NetworkFacts::default();
     let subnets = unique(subnet_ids);
     for chunk in subnets.chunks(BATCH) {
-        settle(&mut network.subnets, chunk, aws.subnet_vpcs(chunk).await);
+        settle_each(&mut network.subnets, chunk, "subnet-", |ids| async move {
+            aws.subnet_vpcs(&ids).await
+        })
+        .await;
     }
     let vpcs = unique(
         &network
@@ -234,23 +241,81 @@ async fn network_facts(aws: &Aws, subnet_ids: &[String]) -> NetworkFacts {
             .collect::<Vec<_>>(),
     );
     for chunk in vpcs.chunks(BATCH) {
-        settle(&mut network.vpcs, chunk, aws.vpc_dhcp_options(chunk).await);
+        settle_each(&mut network.vpcs, chunk, "vpc-", |ids| async move {
+            aws.vpc_dhcp_options(&ids).await
+        })
+        .await;
     }
-    let options = unique(
+    let (none, options): (Vec<String>, Vec<String>) = unique(
         &network
             .vpcs
             .values()
             .filter_map(|v| v.as_ref().ok().cloned())
             .collect::<Vec<_>>(),
-    );
+    )
+    .into_iter()
+    .partition(|id| id == NO_DHCP_OPTIONS);
+    for id in none {
+        network.dhcp_options.insert(id, Ok(DhcpOptions::default()));
+    }
     for chunk in options.chunks(BATCH) {
-        settle(
+        settle_each(
             &mut network.dhcp_options,
             chunk,
-            aws.dhcp_options(chunk).await,
-        );
+            "dopt-",
+            |ids| async move { aws.dhcp_options(&ids).await },
+        )
+        .await;
     }
     network
+}
+
+/// Ask for a batch of IDs and settle each: a batch refused because some IDs don't exist
+/// (`Invalid…ID.NotFound`, naming them) settles those as not found and asks again for the rest, one by one
+/// if the message names none; any other failure settles the whole batch with it.
+async fn settle_each<T, F, Fut>(
+    into: &mut BTreeMap<String, Result<T, CollectError>>,
+    asked: &[String],
+    prefix: &str,
+    ask: F,
+) where
+    T: Clone,
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(String, T)>, CollectError>>,
+{
+    let mut pending: std::collections::VecDeque<Vec<String>> =
+        std::collections::VecDeque::from([asked.to_vec()]);
+    // Each round settles at least one ID, so this many rounds always suffice.
+    let mut budget = 2 * asked.len() + 2;
+    while let Some(group) = pending.pop_front() {
+        if group.is_empty() {
+            continue;
+        }
+        budget = budget.saturating_sub(1);
+        let answer = ask(group.clone()).await;
+        match answer {
+            Err(error) if error.code.ends_with(".NotFound") && budget > 0 => {
+                let named: Vec<&str> = error
+                    .message
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .filter(|token| token.starts_with(prefix))
+                    .collect();
+                let (gone, rest): (Vec<String>, Vec<String>) = group
+                    .iter()
+                    .cloned()
+                    .partition(|id| named.contains(&id.as_str()));
+                if !gone.is_empty() {
+                    settle(into, &gone, Err(error));
+                    pending.push_front(rest);
+                } else if group.len() == 1 {
+                    settle(into, &group, Err(error));
+                } else {
+                    pending.extend(group.into_iter().map(|id| vec![id]));
+                }
+            }
+            answer => settle(into, &group, answer),
+        }
+    }
 }
 
 /// Record a batch's answer for each ID asked: its value, or why there is none.
