@@ -93,23 +93,27 @@ pub fn from_text(
         region: region.map(str::to_string),
         unresolved: Vec::new(),
     };
-    if let Some(resources) = root.get("Resources") {
+    let mut clusters = if let Some(resources) = root.get("Resources") {
         reader.known_keys(root, "(document)", keys::TEMPLATE)?;
         reader.add_template_defaults(root.get("Parameters"))?;
-        reader.template(resources)
+        reader.template(resources)?
     } else if ["ReleaseLabel", "Instances", "Name"]
         .iter()
         .any(|k| root.contains_key(*k))
     {
         let mut cluster = reader.cluster(&document, "", path.display().to_string())?;
         cluster.unresolved = std::mem::take(&mut reader.unresolved);
-        Ok(vec![cluster])
+        vec![cluster]
     } else {
-        Err(unsupported(
+        return Err(unsupported(
             path,
             "expected a CloudFormation template (Resources) or a RunJobFlow request (Name, ReleaseLabel, Instances)",
-        ))
+        ));
+    };
+    for cluster in &mut clusters {
+        cluster.planned = true;
     }
+    Ok(clusters)
 }
 
 fn unsupported(path: &Path, reason: &str) -> PlanError {

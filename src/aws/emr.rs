@@ -133,6 +133,7 @@ impl Aws {
             instances: Vec::new(),
             unresolved: Vec::new(),
             adds_to: None,
+            planned: false,
         };
         facts.instances = match collection {
             Some(InstanceCollection::InstanceFleets) => {

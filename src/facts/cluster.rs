@@ -61,6 +61,8 @@ pub struct ClusterFacts {
     /// Launch plans only: an instance group or fleet resource that adds to a cluster defined elsewhere
     /// (what its cluster reference says); the cluster's own settings (subnet, release) are not here.
     pub adds_to: Option<String>,
+    /// A launch plan's cluster (what was asked for), not a running one (what EMR reports).
+    pub planned: bool,
 }
 
 impl ClusterFacts {

@@ -114,6 +114,29 @@ fn single_and_multiple_custom_amis(
     if instance_level.is_empty() {
         return vec![];
     }
+    // A running cluster's groups and fleets may echo the cluster-level AMI (EMR does not document
+    // whether ListInstanceGroups/ListInstanceFleets repeat it): the same AMI everywhere is what an echo
+    // looks like, and such a cluster did launch. Only a different AMI at instance level is two levels. A
+    // plan keeps the strict check: AWS says a launch request with both fails.
+    let echoed = cluster.instances.iter().all(|s| {
+        s.custom_ami_id
+            .as_ref()
+            .is_none_or(|ami| ami == cluster_ami)
+    });
+    if !cluster.planned && echoed {
+        return vec![
+            rule.finding(
+                Severity::Info,
+                format!(
+                    "the instance groups or fleets report the cluster-level CustomAmiId {cluster_ami} again ({}): \
+                     read as EMR echoing it, not as a second level",
+                    instance_level.join("; ")
+                ),
+            )
+            .with("CustomAmiId", cluster_ami)
+            .with("InstanceLevelCustomAmiIds", instance_level.join("; ")),
+        ];
+    }
     vec![
         rule.finding(
             Severity::Error,
@@ -401,7 +424,30 @@ mod tests {
                 slot("CORE group", "m5.xlarge", Some(AMI)),
             ],
         );
-        assert_eq!(run("EA050", &both, &region()), [("EA050", Severity::Error)]);
+        // A running cluster reporting the cluster-level AMI again on a group: an echo, said at info.
+        assert_eq!(run("EA050", &both, &region()), [("EA050", Severity::Info)]);
+        // Planned, the same request is refused by AWS.
+        let planned = ClusterFacts {
+            planned: true,
+            ..both.clone()
+        };
+        assert_eq!(
+            run("EA050", &planned, &region()),
+            [("EA050", Severity::Error)]
+        );
+        // A different AMI at instance level is two levels, running or planned.
+        let other = cluster(
+            Some(AMI),
+            vec![slot(
+                "CORE group",
+                "m5.xlarge",
+                Some("ami-0ea00000000000099"),
+            )],
+        );
+        assert_eq!(
+            run("EA050", &other, &region()),
+            [("EA050", Severity::Error)]
+        );
         let one = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
         assert!(run("EA050", &one, &region()).is_empty());
     }
