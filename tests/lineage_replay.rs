@@ -128,7 +128,7 @@ fn rules_fire_exactly_where_the_base_deserves_it() {
         (4, &["EA016:error"]),
         (5, &["EA042:warning"]),
         (6, &["EA015:error", "EA042:warning"]),
-        (7, &["EA015:warning", "EA042:info"]),
+        (7, &["EA015:warning", "EA040:info", "EA042:info"]),
         (10, &["EA015:error"]),
     ];
     for (n, rules) in expected {

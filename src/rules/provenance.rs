@@ -95,7 +95,15 @@ fn oozie_base(rule: &'static Rule, subject: &ImageSubject<'_>, cx: &Context) -> 
                 .with("Applications", cx.applications.join(",")),
             ]
         } else {
-            vec![]
+            // Not silent: nothing here rules the 2018-08-11 base out, only the applications might.
+            vec![rule.finding(
+                Severity::Info,
+                format!(
+                    "the base could not be traced and the applications are unknown (give --application): if \
+                     Oozie runs, the 2018-08-11 base that breaks it can't be ruled out ({})",
+                    untraced(lineage)
+                ),
+            )]
         };
     };
     match created(&base) {
@@ -134,7 +142,17 @@ fn oozie_base(rule: &'static Rule, subject: &ImageSubject<'_>, cx: &Context) -> 
             ),
             &base,
         )],
-        None => vec![],
+        None => vec![with_base(
+            rule.finding(
+                Severity::Info,
+                format!(
+                    "the creation date of the base {} is unknown and the applications are unknown (give \
+                     --application): if Oozie runs, the 2018-08-11 base can't be ruled out",
+                    base.label()
+                ),
+            ),
+            &base,
+        )],
     }
 }
 
@@ -394,7 +412,21 @@ mod tests {
             &with_apps("emr-5.29.0", &["Oozie"]),
         );
         assert_eq!(found[0].severity, Severity::Warning);
-        assert!(findings("EA040", &untraced, &region, &context("emr-5.29.0")).is_empty());
+        // Applications unknown: not silent, an info naming what would settle it.
+        let unknown = findings("EA040", &untraced, &region, &context("emr-5.29.0"));
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(unknown[0].severity, Severity::Info);
+        assert!(unknown[0].message.contains("--application"));
+        // Applications known, without Oozie: nothing to say.
+        assert!(
+            findings(
+                "EA040",
+                &untraced,
+                &region,
+                &with_apps("emr-5.29.0", &["Spark"])
+            )
+            .is_empty()
+        );
     }
 
     #[test]
