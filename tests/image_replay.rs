@@ -401,3 +401,28 @@ fn an_ami_without_a_recording_is_not_audited_with_a_clear_error() {
     assert!(error.contains("ami-0123456789abcdef0"), "{error}");
     assert_eq!(report["summary"]["targets_not_audited"], 1);
 }
+
+/// One of Amazon's own images used directly as the custom AMI is its own base: besides its age, EA042
+/// checks it against the newest image of its family.
+#[test]
+fn an_amazon_image_used_directly_is_checked_against_its_family() {
+    let (_, report) = replay_json(&["image", "ami-0b100000000000004", "--release", "emr-6.15.0"]);
+    let t = target(&report, "ami-0b100000000000004");
+    assert_eq!(t["status"], "audited");
+    let stale = t["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["rule"] == "EA042")
+        .expect("EA042");
+    assert_eq!(
+        stale["evidence"]["Family"],
+        "amzn2-ami-kernel-5.10-hvm-*-x86_64-gp2"
+    );
+    assert!(
+        stale["message"].as_str().is_some_and(|m| m.contains(
+            "is not the newest of its family: amzn2-ami-kernel-5.10-hvm-2.0.20261105.0-x86_64-gp2"
+        )),
+        "{stale}"
+    );
+}

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use super::BATCH;
 use crate::aws::Aws;
 use crate::facts::lineage::{
-    self, Lineage, LineageLink, LinkSource, SnapshotOrigin, SourceInstance, TextParent,
+    self, BaseClass, Lineage, LineageLink, LinkSource, SnapshotOrigin, SourceInstance, TextParent,
 };
 use crate::facts::{AncestryEntry, CollectError, ImageFacts, ImageLookup};
 
@@ -86,7 +86,7 @@ pub async fn lineages(
         .keys()
         .map(|id| (id.clone(), tracer.lineage_of(id)))
         .collect();
-    newest_in_families(aws, &mut lineages).await;
+    newest_in_families(aws, &mut lineages, audited).await;
     lineages
 }
 
@@ -504,13 +504,26 @@ fn root_snapshot(image: &ImageFacts) -> Option<String> {
 }
 
 /// The newest Amazon image of each base's family, one DescribeImages per distinct family; a base
-/// known only by name takes its ID and creation date from the answer.
-async fn newest_in_families(aws: &Aws, lineages: &mut BTreeMap<String, Lineage>) {
-    for lineage in lineages.values_mut() {
-        lineage.family = lineage
-            .classified_base()
-            .filter(|(_, class)| class.is_plain_amazon_linux())
-            .and_then(|(link, _)| lineage::family_pattern(link.name.as_deref()?));
+/// known only by name takes its ID and creation date from the answer. An AMI that is itself one of
+/// Amazon's images (used directly, with no base of its own) is its own base: its family is its own.
+async fn newest_in_families(
+    aws: &Aws,
+    lineages: &mut BTreeMap<String, Lineage>,
+    audited: &BTreeMap<String, ImageFacts>,
+) {
+    for (id, lineage) in lineages.iter_mut() {
+        let plain_family = |link: &LineageLink| {
+            lineage::classify(link)
+                .filter(BaseClass::is_plain_amazon_linux)
+                .and_then(|_| lineage::family_pattern(link.name.as_deref()?))
+        };
+        lineage.family = match lineage.classified_base() {
+            Some((link, _)) => plain_family(link),
+            None => audited
+                .get(id)
+                .and_then(|image| lineage::base_of(None, image))
+                .and_then(|(itself, _)| plain_family(&itself)),
+        };
     }
     let families: BTreeSet<String> = lineages.values().filter_map(|l| l.family.clone()).collect();
     let answers: BTreeMap<String, Result<Vec<ImageFacts>, CollectError>> =
