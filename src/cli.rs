@@ -25,7 +25,8 @@ pub struct Cli {
     pub all_regions: bool,
 
     /// Audit these accounts (IDs, comma-separated or repeated, or @FILE with one per line) by assuming
-    /// --role-arn in each.
+    /// --role-arn in each; `org` alone for the organization's active accounts (AWS Organizations
+    /// ListAccounts, from the management account or a delegated administrator).
     #[arg(
         long,
         global = true,
@@ -34,6 +35,11 @@ pub struct Cli {
         requires = "role_arn"
     )]
     pub accounts: Vec<String>,
+
+    /// With --accounts org: only the accounts under this organizational unit and, recursively, its child
+    /// units (ou-…; repeated or comma-separated).
+    #[arg(long, global = true, value_name = "OU", value_delimiter = ',')]
+    pub ou: Vec<String>,
 
     /// The role to assume in each of --accounts; `{account}` stands for the account ID, e.g.
     /// arn:aws:iam::{account}:role/emr-ami-audit.

@@ -139,8 +139,10 @@ pub struct AwsSettings {
     /// Checked region names, in order, once each; empty: the configuration chain's.
     pub regions: Vec<String>,
     pub all_regions: bool,
-    /// `--accounts`, checked and read (`@FILE`), in order, once each.
+    /// `--accounts`, checked and read (`@FILE`), in order, once each; empty with `--accounts org`.
     pub accounts: Vec<String>,
+    /// `--accounts org`: the accounts are the organization's, listed at the start of the run.
+    pub organization: Option<Organization>,
     /// `--role-arn`, with `{account}` still in it.
     pub role_arn: Option<String>,
     pub external_id: Option<String>,
@@ -159,8 +161,19 @@ pub struct AwsSettings {
 impl AwsSettings {
     /// More than one account or region.
     pub fn many_scopes(&self) -> bool {
-        !self.accounts.is_empty() || self.all_regions || self.regions.len() > 1
+        !self.accounts.is_empty()
+            || self.organization.is_some()
+            || self.all_regions
+            || self.regions.len() > 1
     }
+}
+
+/// `--accounts org`: which of the organization's accounts to audit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Organization {
+    /// `--ou`, checked, in order, once each: only the accounts under these units (and their child
+    /// units); empty: every account of the organization.
+    pub ous: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -369,10 +382,12 @@ fn aws_settings(cli: &Cli, config: &Config, job: &Job) -> Result<AwsSettings, In
     for region in &regions {
         validate::region(region)?;
     }
+    let (accounts, organization) = accounts_or_organization(&cli.accounts, &cli.ou)?;
     let settings = AwsSettings {
         regions,
         all_regions: cli.all_regions,
-        accounts: accounts(&cli.accounts)?,
+        accounts,
+        organization,
         role_arn: cli.role_arn.clone(),
         external_id: cli.external_id.clone(),
         role_session_name: cli.role_session_name.clone(),
@@ -408,7 +423,7 @@ fn aws_settings(cli: &Cli, config: &Config, job: &Job) -> Result<AwsSettings, In
         return Err(InputError::RoleArnTemplate(arn.clone()).into());
     }
     if let Some(record) = &settings.record {
-        if !settings.accounts.is_empty() {
+        if !settings.accounts.is_empty() || settings.organization.is_some() {
             return Err(InputError::RecordManyAccounts.into());
         }
         replay::check_target(&record.dir, record.force)?;
@@ -428,6 +443,36 @@ fn aws_settings(cli: &Cli, config: &Config, job: &Job) -> Result<AwsSettings, In
         }
     }
     Ok(settings)
+}
+
+/// The value of `--accounts` that stands for the organization's accounts.
+const ORGANIZATION: &str = "org";
+
+/// `--accounts org` (alone) with its `--ou` units, or the account IDs of `--accounts`; `--ou` without
+/// `--accounts org` is refused.
+fn accounts_or_organization(
+    values: &[String],
+    ous: &[String],
+) -> Result<(Vec<String>, Option<Organization>), InvocationError> {
+    if !values.iter().any(|v| v.trim() == ORGANIZATION) {
+        if !ous.is_empty() {
+            return Err(InputError::OuWithoutOrg.into());
+        }
+        return Ok((accounts(values)?, None));
+    }
+    if let Some(other) = values.iter().find(|v| v.trim() != ORGANIZATION) {
+        return Err(InputError::OrgWithAccounts(other.clone()).into());
+    }
+    let ous: Vec<String> = ous.iter().map(|ou| ou.trim().to_string()).collect();
+    for ou in &ous {
+        validate::organizational_unit(ou)?;
+    }
+    Ok((
+        Vec::new(),
+        Some(Organization {
+            ous: ordered_unique(&ous),
+        }),
+    ))
 }
 
 /// The accounts of `--accounts` (IDs, or `@FILE` with IDs separated by commas, spaces or lines and

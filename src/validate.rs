@@ -17,6 +17,16 @@ pub enum InputError {
     #[error("--accounts '{0}' names no account")]
     NoAccounts(String),
     #[error(
+        "--accounts org lists the organization's accounts: give it alone, without account IDs (got '{0}')"
+    )]
+    OrgWithAccounts(String),
+    #[error("--ou restricts --accounts org: give --accounts org with it")]
+    OuWithoutOrg,
+    #[error(
+        "invalid organizational unit ID '{0}': expected ou- followed by 4 to 32 lower-case letters or digits, '-', and 8 to 32 more"
+    )]
+    OrganizationalUnit(String),
+    #[error(
         "{0} to one region: give one --region (several regions and --all-regions are for `cluster` scans)"
     )]
     OneRegion(String),
@@ -164,6 +174,24 @@ pub fn account(id: &str) -> Result<(), InputError> {
     }
 }
 
+/// An organizational unit ID: `^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$` (the Organizations API's pattern).
+pub fn organizational_unit(id: &str) -> Result<(), InputError> {
+    let part = |p: &str, min: usize| {
+        (min..=32).contains(&p.len())
+            && p.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    };
+    let valid = id
+        .strip_prefix("ou-")
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(root, unit)| part(root, 4) && part(unit, 8));
+    if valid {
+        Ok(())
+    } else {
+        Err(InputError::OrganizationalUnit(id.to_string()))
+    }
+}
+
 /// `m5.xlarge`, `m7i-flex.large`, `u-6tb1.metal`, `mac2-m2pro.metal`.
 pub fn instance_type(name: &str) -> Result<(), InputError> {
     let valid_part = |p: &str| {
@@ -286,6 +314,30 @@ mod tests {
         assert!(date("2024-11-01").is_ok());
         assert!(date("2024-11-01T10:00:00Z").is_ok());
         assert!(date("yesterday").is_err());
+    }
+
+    #[test]
+    fn organizational_units_follow_the_api_pattern() {
+        for ok in [
+            "ou-ab12-prod0001",
+            "ou-0a1b-00000000",
+            "ou-abcdefghijklmnopqrstuvwxyz012345-abcdefghijklmnopqrstuvwxyz012345",
+        ] {
+            assert!(organizational_unit(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ou-abc-prod0001",
+            "ou-ab12-prod001",
+            "ou-AB12-prod0001",
+            "ou-ab12-prod_0001",
+            "ou-ab12prod0001",
+            "r-ab12",
+            "ou-ab12-prod0001-x",
+            "ou-abcdefghijklmnopqrstuvwxyz0123456-prod0001",
+            "",
+        ] {
+            assert!(organizational_unit(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod ec2;
 mod emr;
 mod integrity;
 mod network;
+mod organizations;
 mod paging;
 mod recording;
 mod scope;
@@ -25,6 +26,7 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 pub use ec2::{ImageBatch, InstanceTypeBatch};
+pub use organizations::OrgAccount;
 pub use scope::{AssumedCredentials, RoleSpec};
 
 use crate::facts::CollectError;

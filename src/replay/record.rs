@@ -78,7 +78,7 @@ impl Recorder {
                 .entry(format!("{}/{}", exchange.key.service, exchange.key.action))
                 .or_default();
             *n += 1;
-            let extension = if exchange.key.service == "emr" {
+            let extension = if super::server::is_json_service(&exchange.key.service) {
                 "json"
             } else {
                 "xml"

@@ -170,9 +170,12 @@ impl Scenario {
                 action: exchange.action.clone(),
                 problem,
             };
-            if !matches!(exchange.service.as_str(), "ec2" | "emr" | "sts") {
+            if !matches!(
+                exchange.service.as_str(),
+                "ec2" | "emr" | "sts" | "organizations"
+            ) {
                 return Err(problem(format!(
-                    "unknown service '{}' (ec2, emr or sts)",
+                    "unknown service '{}' (ec2, emr, sts or organizations)",
                     exchange.service
                 )));
             }

@@ -281,8 +281,10 @@ fn fault_answer(service: &str, throttle: bool) -> ResponseTemplate {
     let (code, status) = match (service, throttle) {
         ("ec2", true) => ("RequestLimitExceeded", 503),
         ("emr", true) => ("ThrottlingException", 400),
+        ("organizations", true) => ("TooManyRequestsException", 400),
         (_, true) => ("Throttling", 400),
         ("emr", false) => ("InternalServerException", 500),
+        ("organizations", false) => ("ServiceException", 500),
         ("ec2", false) => ("InternalError", 500),
         (_, false) => ("InternalFailure", 500),
     };
@@ -300,10 +302,17 @@ fn fault_answer(service: &str, throttle: bool) -> ResponseTemplate {
 }
 
 fn content_type(service: &str) -> &'static str {
-    match service {
-        "emr" => "application/x-amz-json-1.1",
-        _ => "text/xml;charset=UTF-8",
+    if is_json_service(service) {
+        "application/x-amz-json-1.1"
+    } else {
+        "text/xml;charset=UTF-8"
     }
+}
+
+/// The services that speak JSON (awsJson1_1, `x-amz-target`): EMR and Organizations; EC2 and STS speak
+/// the query protocol and answer in XML.
+pub(crate) fn is_json_service(service: &str) -> bool {
+    matches!(service, "emr" | "organizations")
 }
 
 /// Service, action and parameters of an SDK request as the server receives it.
@@ -316,8 +325,8 @@ pub fn identify(request: &Request) -> Result<RequestKey, String> {
     )
 }
 
-/// Service, action and parameters from the parts of a request that tell them: EMR by its
-/// `x-amz-target` header and JSON body, EC2 and STS by their query-protocol form body (the SigV4
+/// Service, action and parameters from the parts of a request that tell them: EMR and Organizations by
+/// their `x-amz-target` header and JSON body, EC2 and STS by their query-protocol form body (the SigV4
 /// credential scope in `authorization` settles the service when the API version doesn't).
 pub fn identify_parts(
     target: Option<&str>,
@@ -330,6 +339,7 @@ pub fn identify_parts(
             .ok_or_else(|| format!("unrecognised x-amz-target '{target}'"))?;
         let service = match prefix {
             "ElasticMapReduce" => "emr",
+            "AWSOrganizationsV20161128" => "organizations",
             other => return Err(format!("unsupported JSON service '{other}'")),
         };
         let params: Value = if body.is_empty() {
@@ -412,7 +422,7 @@ pub fn error_answer(service: &str, code: &str, message: &str) -> ResponseTemplat
 }
 
 fn error_content_type(service: &str) -> &'static str {
-    if service == "emr" {
+    if is_json_service(service) {
         "application/x-amz-json-1.1"
     } else {
         "text/xml"
@@ -422,7 +432,9 @@ fn error_content_type(service: &str) -> &'static str {
 fn answer_body(service: &str, code: &str, message: &str) -> String {
     let escaped = xml_escape(message);
     match service {
-        "emr" => serde_json::json!({"__type": code, "message": message}).to_string(),
+        "emr" | "organizations" => {
+            serde_json::json!({"__type": code, "message": message}).to_string()
+        }
         "sts" => format!(
             "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code>\
              <Message>{escaped}</Message></Error><RequestId>replay</RequestId></ErrorResponse>"
@@ -439,4 +451,30 @@ fn xml_escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn organizations_is_told_by_its_target_and_answers_in_json() {
+        let key = identify_parts(
+            Some("AWSOrganizationsV20161128.ListAccountsForParent"),
+            Some("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/organizations/aws4_request, SignedHeaders=host, Signature=x"),
+            br#"{"ParentId": "ou-ab12-prod0001"}"#,
+        )
+        .expect("identified");
+        assert_eq!(key.service, "organizations");
+        assert_eq!(key.action, "ListAccountsForParent");
+        assert_eq!(key.params, json!({"ParentId": "ou-ab12-prod0001"}));
+        assert_eq!(key.region.as_deref(), Some("us-east-1"));
+        assert_eq!(content_type("organizations"), "application/x-amz-json-1.1");
+        let body: Value =
+            serde_json::from_str(&answer_body("organizations", "AccessDeniedException", "no"))
+                .expect("JSON");
+        assert_eq!(body["__type"], "AccessDeniedException");
+    }
 }

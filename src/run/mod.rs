@@ -4,6 +4,7 @@ mod cluster;
 mod image;
 mod inspect;
 mod judging;
+mod organization;
 mod outcome;
 mod plan;
 mod scopes;

@@ -72,7 +72,10 @@ async fn scopes(
 ) -> Vec<Scope> {
     let settings = &invocation.aws;
     let home_region = base.region().to_string();
-    let identities: Vec<Option<String>> = if settings.accounts.is_empty() {
+    let identities: Vec<Option<String>> = if let Some(organization) = &settings.organization {
+        let listed = super::organization::accounts(organization, base, errors).await;
+        listed.into_iter().map(Some).collect()
+    } else if settings.accounts.is_empty() {
         vec![None]
     } else {
         settings.accounts.iter().cloned().map(Some).collect()
