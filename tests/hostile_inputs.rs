@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -17,48 +16,6 @@ use proptest::prelude::*;
 
 const CLUSTERS: &str = "mocks/emr-clusters";
 const ROLE: &str = "arn:aws:iam::{account}:role/emr-ami-audit";
-/// Longer than any of these runs takes, far shorter than a hang.
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// Run the binary, killing it (and failing) if it is still running after [`LIMIT`].
-fn run_bounded(command: &mut Command) -> Run {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        stdout.read_to_string(&mut text).expect("utf-8 stdout");
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).expect("utf-8 stderr");
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waits") {
-            break status;
-        }
-        if started.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("still running after {LIMIT:?}, killed: {command:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code: status.code().expect("exited, not killed"),
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    }
-}
-
 fn plan_run(file: &Path) -> Run {
     run_bounded(
         command()
@@ -570,7 +527,7 @@ fn fifos_as_plan_config_or_accounts_file_exit_2_at_once() {
         "accounts",
     );
     assert!(
-        started.elapsed() < LIMIT,
+        started.elapsed() < KILL_AFTER,
         "three refusals took {:?}",
         started.elapsed()
     );

@@ -3,18 +3,15 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 use emr_ami_audit::replay::{ReplayServer, Scenario};
 use serde_json::Value;
 
 const SECRET: &str = "HOST-SECRET-MARKER-7f3c";
-/// A hang is a failure, not a stuck test run.
-const KILL_AFTER: Duration = Duration::from_secs(20);
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -37,49 +34,6 @@ fn scenario_copy(base: &Path) -> std::path::PathBuf {
 
 /// The response file replaced below (any one would do: the whole scenario is loaded first).
 const RESPONSE: &str = "sts/GetCallerIdentity.xml";
-
-/// Run, killing the binary if it has not exited within `KILL_AFTER`.
-fn run_within(command: &mut Command) -> (Run, Duration) {
-    let started = Instant::now();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > KILL_AFTER {
-            child.kill().expect("kill");
-            child.wait().expect("reaped");
-            panic!(
-                "still running after {KILL_AFTER:?}: {command:?}\nstderr: {}",
-                err.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let run = Run {
-        code: status.code().expect("exited, not killed"),
-        stdout: out.join().expect("stdout"),
-        stderr: err.join().expect("stderr"),
-    };
-    (run, started.elapsed())
-}
 
 /// `--replay DIR image …`, then `mock serve DIR`: both must refuse the scenario with exit 2, quickly,
 /// with `expected` in the one-line message, and never show the secret.

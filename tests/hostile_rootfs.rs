@@ -6,12 +6,10 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
@@ -77,42 +75,14 @@ fn inspect_bounded(root: &Path, shell_prefix: &str, env: &[(&str, &str)]) -> (i3
             None => sh.env_remove(key),
         };
     }
-    let mut process = sh
-        .current_dir(repo())
-        .arg("-c")
-        .arg(script)
-        .arg(hermetic.get_program())
-        .arg(root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            pipe.read_to_string(&mut text).expect("read output");
-            text
-        })
-    };
-    let stdout = drain(Box::new(process.stdout.take().expect("stdout")));
-    let stderr = drain(Box::new(process.stderr.take().expect("stderr")));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = process.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = process.kill();
-            let _ = process.wait();
-            panic!("inspect ran for 20 s on {}: killed", root.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = stdout.join().expect("stdout");
-    let stderr = stderr.join().expect("stderr");
-    let code = status
-        .code()
-        .unwrap_or_else(|| panic!("killed: {status}\n{stderr}"));
+    let (run, _) = run_within(
+        sh.current_dir(repo())
+            .arg("-c")
+            .arg(script)
+            .arg(hermetic.get_program())
+            .arg(root),
+    );
+    let (code, stdout, stderr) = (run.code, run.stdout, run.stderr);
     let report: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
     (code, report, format!("{stdout}\n{stderr}"))

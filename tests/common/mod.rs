@@ -1,8 +1,10 @@
 //! Helpers for end-to-end tests: run the real binary, hermetically, and check its JSON against the schema.
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -195,4 +197,56 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 
 pub fn scenario_dir() -> &'static Path {
     Path::new(SCENARIO)
+}
+
+/// Longer than any bounded run takes, far shorter than a hang.
+pub const KILL_AFTER: Duration = Duration::from_secs(20);
+
+/// Run `command` with no stdin, failing the test (after killing it) if it is still running after
+/// [`KILL_AFTER`]: a hang is a failure, not a stuck test run. Also how long it took.
+pub fn run_within(command: &mut Command) -> (Run, Duration) {
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
+        if started.elapsed() > KILL_AFTER {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "still running after {KILL_AFTER:?}, killed: {command:?}\nstderr: {}",
+                err.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = err.join().expect("stderr reader");
+    let run = Run {
+        code: status
+            .code()
+            .unwrap_or_else(|| panic!("killed by a signal: {status}\n{stderr}")),
+        stdout: out.join().expect("stdout reader"),
+        stderr,
+    };
+    (run, started.elapsed())
+}
+
+/// [`run_within`], without the time.
+pub fn run_bounded(command: &mut Command) -> Run {
+    run_within(command).0
 }
