@@ -77,6 +77,17 @@ impl Release {
             || *self >= Release::new(6, 2, 0)
     }
 
+    /// Whether any Graviton (arm64) instance type runs the release: 5.31.0 and later 5.x, 6.1.0 and
+    /// later (EMR's supported instance types page); `None` for a line this tool doesn't know.
+    pub fn supports_graviton(&self) -> Option<bool> {
+        match self.major {
+            _ if !self.is_known_line() => None,
+            5 => Some(*self >= Release::new(5, 31, 0)),
+            6 => Some(*self >= Release::new(6, 1, 0)),
+            major => Some(major > 6),
+        }
+    }
+
     /// Before 5.24.0 an encrypted custom AMI was the only way to encrypt the root volume.
     pub fn has_local_disk_encryption(&self) -> bool {
         *self >= Release::new(5, 24, 0)
@@ -201,6 +212,23 @@ mod tests {
         ] {
             assert!(!r(no).supports_imdsv2_only(), "{no}");
         }
+    }
+
+    #[test]
+    fn graviton_support_by_release() {
+        for yes in [
+            "emr-5.31.0",
+            "emr-5.36.2",
+            "emr-6.1.0",
+            "emr-6.15.0",
+            "emr-7.0.0",
+        ] {
+            assert_eq!(r(yes).supports_graviton(), Some(true), "{yes}");
+        }
+        for no in ["emr-5.30.1", "emr-6.0.0", "emr-4.9.0"] {
+            assert_eq!(r(no).supports_graviton(), Some(false), "{no}");
+        }
+        assert_eq!(r("emr-8.0.0").supports_graviton(), None);
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub(super) const RULES: &[Rule] = &[
         severity: Severity::Error,
         title: "The AMI's architecture matches each instance type",
         explanation: "An x86_64 AMI cannot boot a Graviton (arm64) instance type and vice versa. With instance-level custom \
-                      AMIs each instance type needs an AMI of its own architecture.",
+                      AMIs each instance type needs an AMI of its own architecture. An arm64 AMI also needs a release \
+                      that runs on Graviton (5.31.0+ on 5.x, 6.1.0+ on 6.x), whatever instance types are given.",
         remediation: "Use an AMI built for the instance type's architecture, or an instance type of the AMI's.",
         source: "spec, cluster-level and instance-level custom AMIs",
         doc_url: CUSTOM_AMI_DOC,
@@ -84,6 +85,23 @@ fn architecture_matches_instance_type(
         return vec![];
     };
     let mut findings = Vec::new();
+    // Whatever instance types are given (or none): an arm64 AMI needs a release Graviton runs.
+    if image.architecture.as_deref() == Some("arm64")
+        && cx.release.supports_graviton() == Some(false)
+    {
+        findings.push(
+            rule.finding(
+                Severity::Error,
+                format!(
+                    "{} is arm64, and {} runs on no Graviton (arm64) instance type: Graviton needs 5.31.0 or \
+                     later on 5.x, 6.1.0 or later on 6.x",
+                    image.image_id, cx.release
+                ),
+            )
+            .with("Architecture", "arm64")
+            .with("ReleaseLabel", cx.release),
+        );
+    }
     for described in described(subject, cx) {
         match described {
             Err(problem) => findings.push(rule.finding(Severity::Warning,
@@ -252,6 +270,35 @@ mod tests {
             [("EA020", Severity::Error)]
         );
         assert!(fired("EA020", &ev, &region(), &cx_with(&["m5.xlarge"])).is_empty());
+    }
+
+    /// An arm64 AMI for a release without Graviton support fails with no instance type given.
+    #[test]
+    fn ea020_arm64_needs_a_graviton_release() {
+        let mut arm = good_image();
+        arm.architecture = Some("arm64".into());
+        let arm = evidence(arm);
+        let none: &[&str] = &[];
+        for old in ["emr-6.0.0", "emr-5.30.1"] {
+            let mut cx = cx_with(none);
+            cx.release = old.parse().expect("label");
+            let found = findings("EA020", &arm, &region(), &cx);
+            assert_eq!(ids(found.clone()), [("EA020", Severity::Error)], "{old}");
+            assert!(
+                found[0].message.contains("Graviton"),
+                "{}",
+                found[0].message
+            );
+        }
+        for new in ["emr-6.1.0", "emr-5.31.0", "emr-7.1.0"] {
+            let mut cx = cx_with(none);
+            cx.release = new.parse().expect("label");
+            assert!(fired("EA020", &arm, &region(), &cx).is_empty(), "{new}");
+        }
+        // x86_64 is not concerned.
+        let mut cx = cx_with(none);
+        cx.release = "emr-6.0.0".parse().expect("label");
+        assert!(fired("EA020", &evidence(good_image()), &region(), &cx).is_empty());
     }
 
     #[test]
