@@ -277,8 +277,17 @@ fn generate(dir: &Path, clusters: usize) -> BTreeMap<String, u64> {
     .collect()
 }
 
-/// Run the scan; returns wall time, the report's calls per action, and peak RSS in KiB.
-fn scan(url: &str, concurrency: usize) -> (Duration, BTreeMap<String, u64>, u64) {
+/// What a scan gave: wall time, the report's calls per action, peak RSS in KiB, and the targets not
+/// audited.
+struct Scanned {
+    elapsed: Duration,
+    calls: BTreeMap<String, u64>,
+    peak_kib: u64,
+    not_audited: usize,
+}
+
+/// Run the scan.
+fn scan(url: &str, concurrency: usize) -> Scanned {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_emr-ami-audit"))
         .env("AWS_ACCESS_KEY_ID", "BENCHACCESSKEY")
@@ -332,7 +341,18 @@ fn scan(url: &str, concurrency: usize) -> (Duration, BTreeMap<String, u64>, u64)
         .iter()
         .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
         .collect();
-    (elapsed, calls, peak_kib)
+    let not_audited = report["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["status"] != "audited")
+        .count();
+    Scanned {
+        elapsed,
+        calls,
+        peak_kib,
+        not_audited,
+    }
 }
 
 /// Case (b)'s server-side limits: a token bucket per action. As a wiremock matcher that matches (so its
@@ -499,7 +519,12 @@ fn main() {
                 _ => {}
             }
         });
-        let (elapsed, calls, peak_kib) = scan(&server.url(), concurrency);
+        let Scanned {
+            elapsed,
+            calls,
+            peak_kib,
+            not_audited,
+        } = scan(&server.url(), concurrency);
         let requests = runtime
             .block_on(server.mock_server().received_requests())
             .map_or(0, |r| r.len());
@@ -522,6 +547,7 @@ fn main() {
             calls == floor,
             requests + log.dropped as usize
         );
+        println!("not audited    {not_audited} of {clusters} clusters");
         for (action, n) in &calls {
             println!(
                 "  {action:<34} {n:>6}   floor {:>6}",

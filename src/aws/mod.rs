@@ -436,10 +436,13 @@ where
         // Three awaits in a row, not one future of them: the nesting of async bodies is deep enough.
         let paced = gate.pacers.wait(service);
         let in_time = match gate.deadline {
-            None => Some(paced.await),
-            Some(deadline) => tokio::time::timeout_at(deadline, paced).await.ok(),
+            None => {
+                paced.await;
+                true
+            }
+            Some(deadline) => tokio::time::timeout_at(deadline, paced).await.is_ok(),
         };
-        if in_time.is_none() {
+        if !in_time {
             return Err(deadline_reached(service, action));
         }
         let slot = gate.budget.acquire();
