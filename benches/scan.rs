@@ -1,11 +1,17 @@
 //! Benchmark: a synthetic account in the replay format — clusters on instance groups and fleets, 200
 //! custom AMIs, 40 instance types, 4 releases, 20 VPCs — served with 50 ms of latency per request, and
-//! scanned by the release binary at concurrency 1 and at the default. Prints wall time, calls per action
-//! against the floor, and peak memory. `cargo bench --bench scan` (add `-- 5000` for other sizes).
+//! scanned by the release binary with the default budget of calls in flight, in four cases: (a) clean;
+//! (b) against EMR-like rate limits (a token bucket per action, 10 requests/s sustained, burst 20;
+//! throttled requests get EMR's ThrottlingException JSON or EC2's RequestLimitExceeded XML); (b′) 30% of
+//! requests faulted at random (throttling, 500s, dropped connections); (c) one cluster's
+//! ListInstanceGroups and every GetImageAncestry failing every time. Prints wall time against the ideal,
+//! calls per action against the floor, and peak memory. `cargo bench --bench scan` (add `-- 5000` for
+//! other sizes, of the clean case).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use emr_ami_audit::replay::{Faults, ReplayServer, Scenario};
@@ -16,7 +22,10 @@ const RELEASES: [&str; 4] = ["emr-7.1.0", "emr-7.0.0", "emr-6.15.0", "emr-6.10.0
 const VPCS: usize = 20;
 const LATENCY: Duration = Duration::from_millis(50);
 const PAGE: usize = 50; // clusters per ListClusters page, as EMR answers
-const DEFAULT_CONCURRENCY: usize = 8;
+const DEFAULT_CONCURRENCY: usize = 16;
+/// EMR-like limits of case (b): requests a second per action, sustained, and the burst.
+const LIMIT_RATE: f64 = 10.0;
+const LIMIT_BURST: f64 = 20.0;
 const ACCOUNT: &str = "111122223333";
 
 fn instance_types() -> Vec<String> {
@@ -268,8 +277,17 @@ fn generate(dir: &Path, clusters: usize) -> BTreeMap<String, u64> {
     .collect()
 }
 
-/// Run the scan; returns wall time, the report's calls per action, and peak RSS in KiB.
-fn scan(url: &str, concurrency: usize) -> (Duration, BTreeMap<String, u64>, u64) {
+/// What a scan gave: wall time, the report's calls per action, peak RSS in KiB, and the targets not
+/// audited.
+struct Scanned {
+    elapsed: Duration,
+    calls: BTreeMap<String, u64>,
+    peak_kib: u64,
+    not_audited: usize,
+}
+
+/// Run the scan.
+fn scan(url: &str, concurrency: usize) -> Scanned {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_emr-ami-audit"))
         .env("AWS_ACCESS_KEY_ID", "BENCHACCESSKEY")
@@ -323,7 +341,124 @@ fn scan(url: &str, concurrency: usize) -> (Duration, BTreeMap<String, u64>, u64)
         .iter()
         .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
         .collect();
-    (elapsed, calls, peak_kib)
+    let not_audited = report["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["status"] != "audited")
+        .count();
+    Scanned {
+        elapsed,
+        calls,
+        peak_kib,
+        not_audited,
+    }
+}
+
+/// Case (b)'s server-side limits: a token bucket per action. As a wiremock matcher that matches (so its
+/// mock answers with throttling) when the action's bucket is empty.
+#[derive(Clone, Default)]
+struct RateLimits(Arc<Mutex<Limits>>);
+
+#[derive(Default)]
+struct Limits {
+    buckets: BTreeMap<String, (f64, Option<Instant>)>,
+    allowed: u64,
+    throttled: u64,
+    first: Option<Instant>,
+    last: Option<Instant>,
+    /// Allowed requests per action.
+    per_action: BTreeMap<String, u64>,
+}
+
+impl wiremock::Match for RateLimits {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        let Ok(key) = emr_ami_audit::replay::identify(request) else {
+            return false;
+        };
+        let now = Instant::now();
+        let mut limits = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        limits.first.get_or_insert(now);
+        limits.last = Some(now);
+        let action = format!("{}:{}", key.service, key.action);
+        let (tokens, refilled) = limits
+            .buckets
+            .entry(action.clone())
+            .or_insert((LIMIT_BURST, None));
+        if let Some(at) = refilled {
+            *tokens = (*tokens + (now - *at).as_secs_f64() * LIMIT_RATE).min(LIMIT_BURST);
+        }
+        *refilled = Some(now);
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            limits.allowed += 1;
+            *limits.per_action.entry(action).or_default() += 1;
+            false
+        } else {
+            limits.throttled += 1;
+            true
+        }
+    }
+}
+
+/// A throttling answer in the request's service's format.
+struct Throttle;
+
+impl wiremock::Respond for Throttle {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let service = emr_ami_audit::replay::identify(request)
+            .map(|k| k.service)
+            .unwrap_or_default();
+        let template = if service == "emr" {
+            wiremock::ResponseTemplate::new(400).set_body_raw(
+                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+                "application/x-amz-json-1.1",
+            )
+        } else {
+            wiremock::ResponseTemplate::new(503).set_body_raw(
+                "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>bench</RequestID></Response>",
+                "text/xml",
+            )
+        };
+        template.set_delay(LATENCY)
+    }
+}
+
+/// A server error every time.
+fn failing(service: &str) -> wiremock::ResponseTemplate {
+    let template = if service == "emr" {
+        wiremock::ResponseTemplate::new(500).set_body_raw(
+            r#"{"__type":"InternalServerException","message":"try later"}"#,
+            "application/x-amz-json-1.1",
+        )
+    } else {
+        wiremock::ResponseTemplate::new(500).set_body_raw(
+            "<Response><Errors><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error></Errors><RequestID>bench</RequestID></Response>",
+            "text/xml",
+        )
+    };
+    template.set_delay(LATENCY)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Case {
+    Clean,
+    RateLimited,
+    RandomFaults,
+    Failing,
+}
+
+impl Case {
+    fn title(self) -> &'static str {
+        match self {
+            Case::Clean => "(a) clean",
+            Case::RateLimited => "(b) EMR-like rate limits: 10 requests/s per action, burst 20",
+            Case::RandomFaults => "(b′) 30% of requests faulted at random",
+            Case::Failing => {
+                "(c) one cluster's ListInstanceGroups and every GetImageAncestry failing every time"
+            }
+        }
+    }
 }
 
 fn main() {
@@ -331,50 +466,128 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let runs: Vec<(usize, usize)> = if sizes.is_empty() {
+    let runs: Vec<(usize, Case)> = if sizes.is_empty() {
         vec![
-            (1000, 1),
-            (1000, DEFAULT_CONCURRENCY),
-            (5000, DEFAULT_CONCURRENCY),
+            (1000, Case::Clean),
+            (1000, Case::RateLimited),
+            (1000, Case::RandomFaults),
+            (1000, Case::Failing),
         ]
     } else {
-        sizes.iter().map(|n| (*n, DEFAULT_CONCURRENCY)).collect()
+        sizes.iter().map(|n| (*n, Case::Clean)).collect()
     };
+    let concurrency = DEFAULT_CONCURRENCY;
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    for (clusters, concurrency) in runs {
+    for (clusters, case) in runs {
         let dir = tempfile::tempdir().expect("temp dir");
         let floor = generate(dir.path(), clusters);
         let scenario = Scenario::load(dir.path()).expect("generated scenario loads");
-        let server = runtime.block_on(ReplayServer::start_with_faults(
-            scenario,
-            Faults {
-                latency: LATENCY,
-                rate: 0.0,
-                seed: 0,
-            },
-        ));
-        let (elapsed, calls, peak_kib) = scan(&server.url(), concurrency);
+        let faults = Faults {
+            latency: LATENCY,
+            rate: if case == Case::RandomFaults { 0.3 } else { 0.0 },
+            seed: 7,
+        };
+        let server = runtime.block_on(ReplayServer::start_with_faults(scenario, faults));
+        let limits = RateLimits::default();
+        runtime.block_on(async {
+            match case {
+                Case::RateLimited => {
+                    wiremock::Mock::given(limits.clone())
+                        .respond_with(Throttle)
+                        .with_priority(1)
+                        .mount(server.mock_server())
+                        .await
+                }
+                Case::Failing => {
+                    wiremock::Mock::given(wiremock::matchers::header(
+                        "x-amz-target",
+                        "ElasticMapReduce.ListInstanceGroups",
+                    ))
+                    .and(wiremock::matchers::body_string_contains("j-BENCH00000000"))
+                    .respond_with(failing("emr"))
+                    .with_priority(1)
+                    .mount(server.mock_server())
+                    .await;
+                    wiremock::Mock::given(wiremock::matchers::body_string_contains(
+                        "Action=GetImageAncestry&",
+                    ))
+                    .respond_with(failing("ec2"))
+                    .with_priority(1)
+                    .mount(server.mock_server())
+                    .await;
+                }
+                _ => {}
+            }
+        });
+        let Scanned {
+            elapsed,
+            calls,
+            peak_kib,
+            not_audited,
+        } = scan(&server.url(), concurrency);
+        let requests = runtime
+            .block_on(server.mock_server().received_requests())
+            .map_or(0, |r| r.len());
+        let log = server.log();
         let total: u64 = calls.values().sum();
         let ideal = LATENCY.as_secs_f64() * total as f64 / concurrency as f64;
         println!(
-            "== {clusters} clusters, concurrency {concurrency}, {} ms latency",
+            "== {clusters} clusters, {}; --concurrency {concurrency}, {} ms latency",
+            case.title(),
             LATENCY.as_millis()
         );
         println!(
-            "wall time      {:.1} s   (calls × latency ÷ concurrency = {ideal:.1} s, ratio {:.2})",
+            "wall time      {:.1} s   (calls × latency ÷ calls in flight = {ideal:.1} s, ratio {:.2})",
             elapsed.as_secs_f64(),
             elapsed.as_secs_f64() / ideal
         );
         println!(
-            "API calls      {total}   (floor {}; at the floor: {})",
+            "API calls      {total}   (floor {}; at the floor: {}); requests at the server {}",
             floor.values().sum::<u64>(),
-            calls == floor
+            calls == floor,
+            requests + log.dropped as usize
         );
+        println!("not audited    {not_audited} of {clusters} clusters");
         for (action, n) in &calls {
             println!(
                 "  {action:<34} {n:>6}   floor {:>6}",
                 floor.get(action).copied().unwrap_or(0)
             );
+        }
+        match case {
+            Case::RateLimited => {
+                let limits = limits.0.lock().unwrap_or_else(|e| e.into_inner());
+                let seen = limits.allowed + limits.throttled;
+                let span = match (limits.first, limits.last) {
+                    (Some(first), Some(last)) => (last - first).as_secs_f64(),
+                    _ => 0.0,
+                };
+                let busiest = limits
+                    .per_action
+                    .iter()
+                    .max_by_key(|(_, n)| **n)
+                    .map(|(a, n)| (a.clone(), *n))
+                    .unwrap_or_default();
+                // The fastest a scan can go: the busiest action's calls beyond the burst at the rate.
+                let limit_floor = (busiest.1 as f64 - LIMIT_BURST).max(0.0) / LIMIT_RATE;
+                println!(
+                    "throttled      {} of {seen} requests ({:.1}%)",
+                    limits.throttled,
+                    100.0 * limits.throttled as f64 / seen.max(1) as f64
+                );
+                println!(
+                    "sustained      {} at {:.1} requests/s allowed over {span:.1} s (limit {LIMIT_RATE}/s; its floor for the scan {limit_floor:.1} s)",
+                    busiest.0,
+                    busiest.1 as f64 / span.max(1e-9),
+                );
+            }
+            Case::RandomFaults => println!(
+                "faulted        {} answered with errors, {} connections dropped, of {} requests",
+                log.faults,
+                log.dropped,
+                requests + log.dropped as usize
+            ),
+            _ => {}
         }
         println!("peak RSS       {:.1} MiB", peak_kib as f64 / 1024.0);
         drop(server);

@@ -75,8 +75,8 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
-    /// Parallel per-cluster (and per-image attribute) calls, per region.
-    #[arg(long, global = true, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// AWS calls in flight at once for the whole run, shared across all accounts and regions.
+    #[arg(long, global = true, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
     /// Give up on AWS calls still waiting after this long for the whole run (e.g. 90s, 10m, 1h): what was

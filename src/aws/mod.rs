@@ -8,6 +8,7 @@ mod emr;
 mod integrity;
 mod network;
 mod organizations;
+mod pacing;
 mod paging;
 mod recording;
 mod scope;
@@ -32,6 +33,7 @@ pub use scope::{AssumedCredentials, RoleSpec};
 use crate::facts::CollectError;
 use crate::replay::Recorder;
 use integrity::{IntegrityInterceptor, MalformedResponse};
+use pacing::{Pacers, PacingInterceptor};
 use recording::RecordingInterceptor;
 
 /// Where the clients send their requests.
@@ -88,13 +90,22 @@ pub struct Aws {
     recorder: Option<Recorder>,
     /// GetCallerIdentity's answer, shared by the clients of one account across regions.
     identity: Arc<tokio::sync::OnceCell<String>>,
-    /// What bounds each call: the run's deadline and the attempts per call.
+    /// What bounds each call: the run's deadline and budget of calls in flight, the attempts per call,
+    /// and this account and region's pace and breaker.
     gate: Gate,
 }
 
+/// AWS calls in flight for a whole run when no budget is given (`--concurrency`'s default).
+pub const DEFAULT_BUDGET: usize = 16;
+
 /// What bounds each call.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Gate {
+    /// Calls in flight for the whole run (`--concurrency`): shared by every client of the run, across
+    /// accounts and regions, and taken in turn (the semaphore is fair), so no scope starves another.
+    budget: Arc<tokio::sync::Semaphore>,
+    /// The pace of each service in this account and region (slower after throttling).
+    pacers: Pacers,
     /// When the run must end (`--timeout`): calls still waiting then fail, later ones fail at once.
     deadline: Option<tokio::time::Instant>,
     /// Attempts per call, retries included.
@@ -255,6 +266,16 @@ impl Aws {
             emr = emr.interceptor(interceptor());
             sts = sts.interceptor(interceptor());
         }
+        let pacers = Pacers::default();
+        ec2 = ec2.interceptor(PacingInterceptor {
+            pacer: Arc::clone(&pacers.ec2),
+        });
+        emr = emr.interceptor(PacingInterceptor {
+            pacer: Arc::clone(&pacers.emr),
+        });
+        sts = sts.interceptor(PacingInterceptor {
+            pacer: Arc::clone(&pacers.sts),
+        });
         Aws {
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
             emr: aws_sdk_emr::Client::from_conf(emr.build()),
@@ -265,6 +286,8 @@ impl Aws {
             recorder: recorder.cloned(),
             identity: Arc::default(),
             gate: Gate {
+                budget: Arc::new(tokio::sync::Semaphore::new(DEFAULT_BUDGET)),
+                pacers,
                 deadline: None,
                 breaker: Arc::new(Breaker::new(&config_region)),
                 max_attempts: config.retry_config().map(|r| r.max_attempts()).unwrap_or(1),
@@ -275,6 +298,13 @@ impl Aws {
     /// The same clients, giving up at `deadline`.
     pub fn with_deadline(mut self, deadline: tokio::time::Instant) -> Aws {
         self.gate.deadline = Some(deadline);
+        self
+    }
+
+    /// The same clients, with `calls` AWS calls in flight at most, for the whole run: clients derived
+    /// from these ([`scoped`](Self::scoped), [`in_region`](Self::in_region)) share the budget.
+    pub fn with_budget(mut self, calls: usize) -> Aws {
+        self.gate.budget = Arc::new(tokio::sync::Semaphore::new(calls.max(1)));
         self
     }
 
@@ -403,6 +433,28 @@ where
         if let Some(refused) = gate.breaker.refuse(service, action) {
             return Err(refused);
         }
+        // The pace first, so a call waiting its turn in a throttled service holds no slot of the budget
+        // other scopes could use; then a slot, held for the call and the SDK's retries of it.
+        // Three awaits in a row, not one future of them: the nesting of async bodies is deep enough.
+        let paced = gate.pacers.wait(service);
+        let in_time = match gate.deadline {
+            None => {
+                paced.await;
+                true
+            }
+            Some(deadline) => tokio::time::timeout_at(deadline, paced).await.is_ok(),
+        };
+        if !in_time {
+            return Err(deadline_reached(service, action));
+        }
+        let slot = gate.budget.acquire();
+        let _permit = match gate.deadline {
+            None => slot.await,
+            Some(deadline) => match tokio::time::timeout_at(deadline, slot).await {
+                Ok(permit) => permit,
+                Err(_) => return Err(deadline_reached(service, action)),
+            },
+        };
         let result = match gate.deadline {
             None => self.await,
             Some(deadline) => match tokio::time::timeout_at(deadline, self).await {
@@ -428,18 +480,8 @@ where
 /// Whether the SDK's standard retry mode retries this failure (so it failed every attempt):
 /// throttling, server errors and transport failures.
 fn is_retried(error: &CollectError) -> bool {
-    const THROTTLING: [&str; 8] = [
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "SlowDown",
-    ];
     error.status.is_some_and(|s| s >= 500)
-        || THROTTLING.contains(&error.code.as_str())
+        || pacing::THROTTLING.contains(&error.code.as_str())
         || matches!(error.code.as_str(), "ConnectionError" | "Timeout")
 }
 

@@ -39,6 +39,8 @@ struct AssumedRole {
     inner: AssumeRoleProvider,
     cached: Mutex<Option<Credentials>>,
     calls: CallCounter,
+    /// The run's budget of calls in flight: AssumeRole is a call like the others.
+    budget: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl AssumedRole {
@@ -52,7 +54,10 @@ impl AssumedRole {
 
     async fn renew(&self) -> provider::Result {
         self.calls.record("sts", "AssumeRole");
-        let credentials = self.inner.provide_credentials().await?;
+        let credentials = {
+            let _permit = self.budget.acquire().await;
+            self.inner.provide_credentials().await?
+        };
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials.clone());
         Ok(credentials)
     }
@@ -113,8 +118,10 @@ impl Aws {
         if let Some(AssumedCredentials(credentials)) = credentials {
             config = config.credentials_provider(credentials);
         }
-        let aws = Aws::build(&config.build(), region.to_string(), self.recorder.as_ref());
-        // The deadline is the run's; the breaker is the new scope's own.
+        let mut aws = Aws::build(&config.build(), region.to_string(), self.recorder.as_ref());
+        // The deadline and the budget of calls in flight are the run's; the pace and the breaker are the
+        // new scope's own.
+        aws.gate.budget = std::sync::Arc::clone(&self.gate.budget);
         match self.gate.deadline {
             Some(deadline) => aws.with_deadline(deadline),
             None => aws,
@@ -147,6 +154,7 @@ impl Aws {
             inner: builder.build().await,
             cached: Mutex::new(None),
             calls: self.calls.clone(),
+            budget: std::sync::Arc::clone(&self.gate.budget),
         };
         assumed
             .renew()

@@ -17,9 +17,11 @@ use crate::facts::{
 
 /// DescribeImages and DescribeInstanceTypes take up to 100 IDs per call.
 const BATCH: usize = 100;
-/// Parallel DescribeImageAttribute calls (one per image; the API takes no list).
+/// Parallel DescribeImageAttribute calls (one per image; the API takes no list). Like every step's
+/// concurrency, an upper bound of what the step asks at once: the run's budget of calls in flight
+/// (`--concurrency`, shared by all accounts and regions) is what bounds the calls.
 const ATTRIBUTE_CONCURRENCY: usize = 8;
-/// DescribeImages batches asked at once.
+/// DescribeImages batches asked at once (within the run's budget).
 const BATCH_CONCURRENCY: usize = 4;
 
 /// Why a run can't go on: the user named something that does not exist.

@@ -13,9 +13,14 @@ use crate::invocation::{AuditJob, Invocation};
 use crate::progress::Progress;
 use crate::report::{Report, ScopeStats, Stats};
 
-/// Accounts and regions audited at once: each has its own API rate limits, and `--concurrency` bounds
-/// the calls within each.
-const SCOPE_CONCURRENCY: usize = 4;
+/// Accounts and regions worked on at once. Not what bounds the calls: the run's budget of calls in
+/// flight (`--concurrency`) does, shared fairly by every scope; this only bounds the scopes (their
+/// clients and reports) held in memory at once, and is large enough that the budget is always used.
+const SCOPE_CONCURRENCY: usize = 64;
+
+/// Accounts whose role is assumed (and identity and regions asked) at once; their calls count against
+/// the budget like the others.
+const ACCOUNT_CONCURRENCY: usize = 16;
 
 /// One account and region to audit, with clients for it.
 struct Scope {
@@ -55,40 +60,108 @@ pub(super) async fn audit(
     }
     let started = Instant::now();
     let mut errors = Vec::new();
+    let identities = identities(invocation, &session.aws, &mut errors).await;
+    let (scopes, setups) = futures::channel::mpsc::unbounded();
+    // The accounts are set up concurrently, and each account's scopes start as soon as it is ready;
+    // both are driven together, so a setup never waits on a scope.
+    // Boxed: the nesting of async bodies is otherwise too deep for the compiler to lay out.
+    let (mut accounts, parts) = tokio::join!(
+        Box::pin(scopes_of_accounts(
+            invocation,
+            &session.aws,
+            identities,
+            scopes
+        )),
+        Box::pin(run_in_scopes(invocation, job, setups)),
+    );
+    let parts = parts?;
+    accounts.sort_by_key(|(index, _)| *index);
     let mut run_calls = Vec::new();
-    let scopes = scopes(invocation, &session.aws, &mut errors, &mut run_calls).await;
-    let parts = run_in_scopes(invocation, job, scopes).await?;
+    for (_, account) in accounts {
+        errors.extend(account.errors);
+        run_calls.extend(account.calls);
+    }
     run_calls.push(session.aws.calls().snapshot());
     Ok((merge(parts, errors, run_calls, started), session))
 }
 
-/// The (account, region) pairs to audit. An account whose role can't be assumed, or whose regions
-/// can't be listed, goes into `errors`; the calls made to find out go into `run_calls`.
-async fn scopes(
+/// The accounts to audit: the organization's (`--accounts org`, listed now; a failed listing goes into
+/// `errors`), each of `--accounts`, or the caller's own (`None`).
+async fn identities(
     invocation: &Invocation,
     base: &Aws,
     errors: &mut Vec<String>,
-    run_calls: &mut Vec<BTreeMap<String, u64>>,
-) -> Vec<Scope> {
+) -> Vec<Option<String>> {
     let settings = &invocation.aws;
-    let home_region = base.region().to_string();
-    let identities: Vec<Option<String>> = if let Some(organization) = &settings.organization {
+    if let Some(organization) = &settings.organization {
         let listed = super::organization::accounts(organization, base, errors).await;
         listed.into_iter().map(Some).collect()
     } else if settings.accounts.is_empty() {
         vec![None]
     } else {
         settings.accounts.iter().cloned().map(Some).collect()
-    };
+    }
+}
+
+/// What setting up one account gave: why it (or its regions) can't be audited, and the calls made to
+/// find out.
+#[derive(Default)]
+struct AccountSetup {
+    errors: Vec<String>,
+    calls: Option<BTreeMap<String, u64>>,
+}
+
+/// Where in the report a scope goes: its account's index in the list, and its region's in the account's.
+type ScopeIndex = (usize, usize);
+
+/// Set up every account, [`ACCOUNT_CONCURRENCY`] at a time, sending each (account, region) pair to
+/// audit into `scopes` as soon as its account is ready; returns each account's setup by its index.
+async fn scopes_of_accounts(
+    invocation: &Invocation,
+    base: &Aws,
+    identities: Vec<Option<String>>,
+    scopes: futures::channel::mpsc::UnboundedSender<(ScopeIndex, Scope)>,
+) -> Vec<(usize, AccountSetup)> {
+    let scopes = &scopes;
+    futures::stream::iter(identities.into_iter().enumerate())
+        .map(|(index, account)| async move {
+            let mut setup = AccountSetup::default();
+            for (region_index, scope) in account_scopes(invocation, base, account, &mut setup)
+                .await
+                .into_iter()
+                .enumerate()
+            {
+                // The receiver lives until every scope is audited.
+                let _ = scopes.unbounded_send(((index, region_index), scope));
+            }
+            (index, setup)
+        })
+        .buffer_unordered(ACCOUNT_CONCURRENCY)
+        .collect()
+        .await
+}
+
+/// The (account, region) pairs to audit in one account. An account whose role can't be assumed, or
+/// whose regions can't be listed, goes into `setup.errors`; the calls made to find out into
+/// `setup.calls`.
+async fn account_scopes(
+    invocation: &Invocation,
+    base: &Aws,
+    account: Option<String>,
+    setup: &mut AccountSetup,
+) -> Vec<Scope> {
+    let settings = &invocation.aws;
+    let home_region = base.region().to_string();
+    let errors = &mut setup.errors;
     let mut scopes = Vec::new();
-    for account in identities {
+    {
         let credentials = match &account {
             None => None,
             Some(id) => match assume(invocation, base, id).await {
                 Ok(credentials) => Some(credentials),
                 Err(error) => {
                     errors.push(format!("account {id}: not audited: {error}"));
-                    continue;
+                    return scopes;
                 }
             },
         };
@@ -108,7 +181,7 @@ async fn scopes(
             None
         };
         if credentials.is_some() {
-            run_calls.push(home.calls().snapshot());
+            setup.calls = Some(home.calls().snapshot());
         }
         let regions = if let Some(listed) = listed {
             match listed {
@@ -118,7 +191,7 @@ async fn scopes(
                         "{}: not audited: the regions could not be listed: {error}",
                         label(account.as_deref(), &home_region)
                     ));
-                    continue;
+                    return scopes;
                 }
             }
         } else if settings.regions.is_empty() {
@@ -163,36 +236,53 @@ async fn assume(
     base.assume_role(&role).await
 }
 
-/// The command in each scope, a few at a time; the reports in a stable order. One progress bar counts the scopes;
-/// the per-cluster bars stay off.
+/// The command in each scope as it comes, many at a time (the budget of calls in flight is what bounds
+/// them); the reports in a stable order. One progress bar counts the scopes; the per-cluster bars stay
+/// off.
 async fn run_in_scopes(
     invocation: &Invocation,
     job: &AuditJob,
-    scopes: Vec<Scope>,
+    scopes: futures::channel::mpsc::UnboundedReceiver<(ScopeIndex, Scope)>,
 ) -> Result<Vec<ScopeReport>, RunError> {
-    let bar = Progress::new(invocation.progress).bar(scopes.len(), "auditing accounts and regions");
+    // The number of scopes is known once every account is set up; until then, an estimate (17 regions
+    // for --all-regions), raised as scopes come.
+    let settings = &invocation.aws;
+    let regions = match settings.all_regions {
+        true => 17,
+        false => settings.regions.len().max(1),
+    };
+    let bar = Progress::new(invocation.progress).bar(
+        settings.accounts.len().max(1) * regions,
+        "auditing accounts and regions",
+    );
     let quiet = &invocation.quiet();
+    let mut received = 0u64;
     // Unordered, so a slow or retrying scope holds no finished one back; the index restores the order.
-    let mut results: Vec<(usize, Result<ScopeReport, RunError>)> =
-        futures::stream::iter(scopes.into_iter().enumerate())
-            .map(|(index, scope)| async move {
-                tracing::info!(
-                    "auditing {}",
-                    label(scope.account.as_deref(), &scope.region)
-                );
-                let report = audit_scope(quiet, job, &scope.aws)
-                    .await
-                    .map(|report| ScopeReport {
-                        account: scope.account,
-                        region: scope.region,
-                        report,
-                    });
-                (index, report)
-            })
-            .buffer_unordered(SCOPE_CONCURRENCY)
-            .inspect(|_| bar.inc(1))
-            .collect()
-            .await;
+    let mut results: Vec<(ScopeIndex, Result<ScopeReport, RunError>)> = scopes
+        .inspect(|_| {
+            received += 1;
+            if bar.length().is_some_and(|len| len < received) {
+                bar.set_length(received);
+            }
+        })
+        .map(|(index, scope)| async move {
+            tracing::info!(
+                "auditing {}",
+                label(scope.account.as_deref(), &scope.region)
+            );
+            let report = audit_scope(quiet, job, &scope.aws)
+                .await
+                .map(|report| ScopeReport {
+                    account: scope.account,
+                    region: scope.region,
+                    report,
+                });
+            (index, report)
+        })
+        .buffer_unordered(SCOPE_CONCURRENCY)
+        .inspect(|_| bar.inc(1))
+        .collect()
+        .await;
     bar.finish_and_clear();
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, result)| result).collect()

@@ -31,7 +31,8 @@ impl Session {
                 .or(server.region())
                 .unwrap_or("us-east-1");
             let aws = Aws::for_replay(&server.url(), region, settings.max_attempts)?
-                .with_deadline(deadline);
+                .with_deadline(deadline)
+                .with_budget(settings.concurrency);
             return Ok(Session {
                 aws,
                 server: Some(server),
@@ -51,7 +52,8 @@ impl Session {
         Ok(Session {
             aws: Aws::from_environment(&options)
                 .await?
-                .with_deadline(deadline),
+                .with_deadline(deadline)
+                .with_budget(settings.concurrency),
             server: None,
             recorder,
         })
