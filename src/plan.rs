@@ -262,23 +262,7 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 
 /// A name from the file as one short line: control characters escaped, and cut after 100 characters.
 fn printable(name: &str) -> String {
-    const MAX: usize = 100;
-    let mut shown: String = name
-        .chars()
-        .take(MAX)
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect();
-    if name.chars().nth(MAX).is_some() {
-        shown.push('…');
-    }
-    shown
+    crate::terminal::visible_cut(name, 100)
 }
 
 /// The keys of the objects the reader interprets: the documented members of the RunJobFlow API's

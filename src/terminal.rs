@@ -20,21 +20,35 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        match c {
-            '\u{1b}' => out.push_str("\\e"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 && is_unsafe(c) => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if is_unsafe(c) => {
-                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
+        push_visible(&mut out, c);
     }
     Cow::Owned(out)
+}
+
+/// [`visible`], cut to `max` characters of the original with an ellipsis: for names quoted in one-line
+/// messages.
+pub fn visible_cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", visible(&text[..end])),
+        None => visible(text).into_owned(),
+    }
+}
+
+/// Append `c` to `out`, written visibly if it is unsafe (as [`visible`] writes it).
+pub fn push_visible(out: &mut String, c: char) {
+    match c {
+        '\u{1b}' => out.push_str("\\e"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x80 && is_unsafe(c) => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if is_unsafe(c) => {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
 }
 
 #[cfg(test)]
@@ -52,5 +66,7 @@ mod tests {
         assert_eq!(visible("\u{9b}31m"), "\\u{009b}31m");
         assert_eq!(visible("abc\u{202e}cba"), "abc\\u{202e}cba");
         assert!(matches!(visible("clean"), Cow::Borrowed(_)));
+        assert_eq!(visible_cut("abcdef", 3), "abc…");
+        assert_eq!(visible_cut("a\u{1b}c", 3), "a\\ec");
     }
 }

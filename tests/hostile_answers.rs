@@ -32,19 +32,6 @@ fn scenario_of(base: &str, file: &str, body: &[u8], status: Option<u16>) -> temp
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 fn audit(scenario: &Path, image: &str) -> (Run, Value) {
     let run = run(command().args([
         "--replay",

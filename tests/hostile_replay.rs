@@ -13,18 +13,6 @@ use serde_json::Value;
 
 const SECRET: &str = "HOST-SECRET-MARKER-7f3c";
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// A copy of the shipped image-factory scenario in `base/scenario`.
 fn scenario_copy(base: &Path) -> std::path::PathBuf {
     let dir = base.join("scenario");

@@ -278,26 +278,12 @@ fn max_age_days_moves_the_staleness_threshold() {
     assert!(bad.stderr.contains("max-age-days"), "{}", bad.stderr);
 }
 
-/// Copy a scenario folder, to change one answer in a test.
-fn copy_scenario(from: &std::path::Path, to: &std::path::Path) {
-    for entry in std::fs::read_dir(from).expect("read scenario") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_scenario(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 #[test]
 fn a_copy_is_traced_through_its_snapshot_in_its_own_region() {
     // L02's parent in us-west-2 loses its SourceImageId: only its root snapshot's description (asked in
     // us-west-2, where the snapshot is) says it is a copy of Amazon's image there.
     let dir = tempfile::tempdir().expect("temp dir");
-    copy_scenario(&repo().join(LINEAGE), dir.path());
+    copy_dir(&repo().join(LINEAGE), dir.path());
     let parent = dir
         .path()
         .join("ec2/DescribeImages.us-west-2.ami-0cc0000000000a002.xml");

@@ -1,11 +1,12 @@
 //! EC2: images, their launch permissions, and instance types.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::types::{ImageAttributeName, InstanceType};
 use chrono::{DateTime, Utc};
 
 use super::paging::{Page, every_page};
+use super::settling::settle_unknown;
 use super::{Answer, Aws};
 use crate::facts::{
     BlockDevice, CollectError, EbsVolume, ImageFacts, InstanceTypeFacts, LaunchPermission,
@@ -33,20 +34,6 @@ fn is_image_not_found(code: &str) -> bool {
         code,
         "InvalidAMIID.NotFound" | "InvalidAMIID.Malformed" | "InvalidAMIID.Unavailable"
     )
-}
-
-/// AMI IDs named in an EC2 error message, e.g. "The image id '[ami-0abc…]' does not exist".
-fn ami_ids_in(message: &str) -> BTreeSet<String> {
-    message
-        .match_indices("ami-")
-        .map(|(at, _)| {
-            let hex: String = message[at + 4..]
-                .chars()
-                .take_while(|c| c.is_ascii_hexdigit())
-                .collect();
-            format!("ami-{hex}")
-        })
-        .collect()
 }
 
 impl Aws {
@@ -91,57 +78,26 @@ impl Aws {
         executable_by_self: bool,
         missing: &mut Vec<(String, String)>,
     ) -> Result<Vec<aws_sdk_ec2::types::Image>, CollectError> {
-        let mut answered = Vec::new();
-        let mut pending: VecDeque<Vec<String>> = VecDeque::from([ids.to_vec()]);
-        let mut budget = 2 * ids.len() + 2;
-        while let Some(group) = pending.pop_front() {
-            if group.is_empty() {
-                continue;
-            }
-            budget = budget.saturating_sub(1);
-            if budget == 0 {
-                return Err(CollectError {
-                    service: "ec2".into(),
-                    action: "DescribeImages".into(),
-                    code: "TooManyRetries".into(),
-                    message: "EC2 kept naming images that were not in the request".into(),
-                    status: None,
-                });
-            }
+        let settled = settle_unknown(ids, "ami-", is_image_not_found, |group| async move {
             self.calls.record("ec2", "DescribeImages");
-            let mut request = self
-                .ec2
-                .describe_images()
-                .set_image_ids(Some(group.clone()));
+            let mut request = self.ec2.describe_images().set_image_ids(Some(group));
             if executable_by_self {
                 request = request.executable_users("self");
             }
-            match request
+            let output = request
                 .send()
                 .within(&self.gate, "ec2", "DescribeImages")
-                .await
-            {
-                Ok(output) => answered.extend(output.images().iter().cloned()),
-                Err(error) => {
-                    if !is_image_not_found(&error.code) {
-                        return Err(error);
-                    }
-                    let named = ami_ids_in(&error.message);
-                    let (gone, rest): (Vec<String>, Vec<String>) =
-                        group.iter().cloned().partition(|id| named.contains(id));
-                    if !gone.is_empty() {
-                        missing.extend(gone.into_iter().map(|id| (id, error.code.clone())));
-                        pending.push_front(rest);
-                    } else if group.len() == 1 {
-                        missing.push((group[0].clone(), error.code.clone()));
-                    } else {
-                        // The message named none of them: ask one by one.
-                        pending.extend(group.into_iter().map(|id| vec![id]));
-                    }
-                }
-            }
-        }
-        Ok(answered)
+                .await?;
+            Ok(output.images().to_vec())
+        })
+        .await?;
+        missing.extend(
+            settled
+                .missing
+                .into_iter()
+                .map(|(id, error)| (id, error.code)),
+        );
+        Ok(settled.found)
     }
 
     /// DescribeImageAttribute `launchPermission` (only the owner may ask).
@@ -316,19 +272,4 @@ pub(super) fn image_facts(image: &aws_sdk_ec2::types::Image) -> Option<ImageFact
         source_image_region: text(image.source_image_region()),
         source_instance_id: text(image.source_instance_id()),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ami_ids_are_read_from_error_messages() {
-        let ids = ami_ids_in("The image ids '[ami-0ea0000000000dead, ami-12345678]' do not exist");
-        assert_eq!(
-            ids.into_iter().collect::<Vec<_>>(),
-            ["ami-0ea0000000000dead", "ami-12345678"]
-        );
-        assert!(ami_ids_in("nothing here").is_empty());
-    }
 }

@@ -12,6 +12,7 @@ mod pacing;
 mod paging;
 mod recording;
 mod scope;
+mod settling;
 mod sts;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 pub use ec2::{ImageBatch, InstanceTypeBatch};
+pub use network::Lookup;
 pub use organizations::OrgAccount;
 pub use scope::{AssumedCredentials, RoleSpec};
 
@@ -436,32 +438,14 @@ where
         // The pace first, so a call waiting its turn in a throttled service holds no slot of the budget
         // other scopes could use; then a slot, held for the call and the SDK's retries of it.
         // Three awaits in a row, not one future of them: the nesting of async bodies is deep enough.
-        let paced = gate.pacers.wait(service);
-        let in_time = match gate.deadline {
-            None => {
-                paced.await;
-                true
-            }
-            Some(deadline) => tokio::time::timeout_at(deadline, paced).await.is_ok(),
-        };
-        if !in_time {
-            return Err(deadline_reached(service, action));
-        }
-        let slot = gate.budget.acquire();
-        let _permit = match gate.deadline {
-            None => slot.await,
-            Some(deadline) => match tokio::time::timeout_at(deadline, slot).await {
-                Ok(permit) => permit,
-                Err(_) => return Err(deadline_reached(service, action)),
-            },
-        };
-        let result = match gate.deadline {
-            None => self.await,
-            Some(deadline) => match tokio::time::timeout_at(deadline, self).await {
-                Ok(result) => result,
-                Err(_) => return Err(deadline_reached(service, action)),
-            },
-        };
+        let late = || deadline_reached(service, action);
+        before(gate.deadline, gate.pacers.wait(service))
+            .await
+            .ok_or_else(late)?;
+        let _permit = before(gate.deadline, gate.budget.acquire())
+            .await
+            .ok_or_else(late)?;
+        let result = before(gate.deadline, self).await.ok_or_else(late)?;
         let result = result.map_err(|e| collect_error(service, action, &e));
         gate.breaker
             .record(service, action, result.as_ref().map(|_| ()));
@@ -483,6 +467,17 @@ fn is_retried(error: &CollectError) -> bool {
     error.status.is_some_and(|s| s >= 500)
         || pacing::THROTTLING.contains(&error.code.as_str())
         || matches!(error.code.as_str(), "ConnectionError" | "Timeout")
+}
+
+/// `step`'s output, or `None` when `deadline` passes first.
+async fn before<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    step: F,
+) -> Option<F::Output> {
+    match deadline {
+        None => Some(step.await),
+        Some(deadline) => tokio::time::timeout_at(deadline, step).await.ok(),
+    }
 }
 
 /// A call the run's deadline cut short (or never started).

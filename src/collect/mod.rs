@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 
-use crate::aws::{Aws, InstanceTypeBatch};
+use crate::aws::{Aws, InstanceTypeBatch, Lookup};
 use crate::facts::{
     CollectError, Collected, DhcpOptions, ImageEvidence, ImageFacts, ImageLookup, LaunchAccess,
     NetworkFacts, RegionFacts,
@@ -230,10 +230,7 @@ async fn network_facts(aws: &Aws, subnet_ids: &[String]) -> NetworkFacts {
     let mut network = NetworkFacts::default();
     let subnets = unique(subnet_ids);
     for chunk in subnets.chunks(BATCH) {
-        settle_each(&mut network.subnets, chunk, "subnet-", |ids| async move {
-            aws.subnet_vpcs(&ids).await
-        })
-        .await;
+        settle(&mut network.subnets, chunk, aws.subnet_vpcs(chunk).await);
     }
     let vpcs = unique(
         &network
@@ -243,10 +240,7 @@ async fn network_facts(aws: &Aws, subnet_ids: &[String]) -> NetworkFacts {
             .collect::<Vec<_>>(),
     );
     for chunk in vpcs.chunks(BATCH) {
-        settle_each(&mut network.vpcs, chunk, "vpc-", |ids| async move {
-            aws.vpc_dhcp_options(&ids).await
-        })
-        .await;
+        settle(&mut network.vpcs, chunk, aws.vpc_dhcp_options(chunk).await);
     }
     let (none, options): (Vec<String>, Vec<String>) = unique(
         &network
@@ -261,81 +255,35 @@ async fn network_facts(aws: &Aws, subnet_ids: &[String]) -> NetworkFacts {
         network.dhcp_options.insert(id, Ok(DhcpOptions::default()));
     }
     for chunk in options.chunks(BATCH) {
-        settle_each(
+        settle(
             &mut network.dhcp_options,
             chunk,
-            "dopt-",
-            |ids| async move { aws.dhcp_options(&ids).await },
-        )
-        .await;
+            aws.dhcp_options(chunk).await,
+        );
     }
     network
 }
 
-/// Ask for a batch of IDs and settle each: a batch refused because some IDs don't exist
-/// (`Invalid…ID.NotFound`, naming them) settles those as not found and asks again for the rest, one by one
-/// if the message names none; any other failure settles the whole batch with it.
-async fn settle_each<T, F, Fut>(
-    into: &mut BTreeMap<String, Result<T, CollectError>>,
-    asked: &[String],
-    prefix: &str,
-    ask: F,
-) where
-    T: Clone,
-    F: Fn(Vec<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<(String, T)>, CollectError>>,
-{
-    let mut pending: std::collections::VecDeque<Vec<String>> =
-        std::collections::VecDeque::from([asked.to_vec()]);
-    // Each round settles at least one ID, so this many rounds always suffice.
-    let mut budget = 2 * asked.len() + 2;
-    while let Some(group) = pending.pop_front() {
-        if group.is_empty() {
-            continue;
-        }
-        budget = budget.saturating_sub(1);
-        let answer = ask(group.clone()).await;
-        match answer {
-            Err(error) if error.code.ends_with(".NotFound") && budget > 0 => {
-                let named: Vec<&str> = error
-                    .message
-                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-                    .filter(|token| token.starts_with(prefix))
-                    .collect();
-                let (gone, rest): (Vec<String>, Vec<String>) = group
-                    .iter()
-                    .cloned()
-                    .partition(|id| named.contains(&id.as_str()));
-                if !gone.is_empty() {
-                    settle(into, &gone, Err(error));
-                    pending.push_front(rest);
-                } else if group.len() == 1 {
-                    settle(into, &group, Err(error));
-                } else {
-                    pending.extend(group.into_iter().map(|id| vec![id]));
-                }
-            }
-            answer => settle(into, &group, answer),
-        }
-    }
-}
-
-/// Record a batch's answer for each ID asked: its value, or why there is none.
+/// Record a batch's answer for each ID asked: its value, or why there is none (EC2 said it doesn't
+/// exist, or didn't describe it, or the call failed).
 fn settle<T: Clone>(
     into: &mut BTreeMap<String, Result<T, CollectError>>,
     asked: &[String],
-    answer: Result<Vec<(String, T)>, CollectError>,
+    answer: Result<Lookup<T>, CollectError>,
 ) {
     match answer {
-        Ok(found) => {
+        Ok((found, missing)) => {
             let found: BTreeMap<String, T> = found.into_iter().collect();
+            let mut missing: BTreeMap<String, CollectError> = missing.into_iter().collect();
             for id in asked {
-                let value = found.get(id).cloned().ok_or_else(|| CollectError {
-                    service: "ec2".into(),
-                    action: "Describe".into(),
-                    code: "EmptyAnswer".into(),
-                    message: format!("EC2 did not describe {id}"),
-                    status: None,
+                let value = found.get(id).cloned().ok_or_else(|| {
+                    missing.remove(id).unwrap_or_else(|| CollectError {
+                        service: "ec2".into(),
+                        action: "Describe".into(),
+                        code: "EmptyAnswer".into(),
+                        message: format!("EC2 did not describe {id}"),
+                        status: None,
+                    })
                 });
                 into.insert(id.clone(), value);
             }

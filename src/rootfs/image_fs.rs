@@ -82,7 +82,7 @@ pub struct Entry {
 }
 
 /// A path inside an image, relative to its root, as bytes. Displayed absolute (`/etc/passwd`), with bytes
-/// that are not printable UTF-8 escaped (`\xff`, `\u{1b}`), so a hostile name can neither hide nor write
+/// that are not printable UTF-8 escaped (`\xff`, `\e`), so a hostile name can neither hide nor write
 /// to a terminal.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ImagePath(Vec<u8>);
@@ -171,16 +171,16 @@ impl fmt::Debug for ImagePath {
     }
 }
 
-/// Bytes as text: printable UTF-8 as is, `\` doubled, control characters as `\u{…}` and bytes that are
-/// not UTF-8 as `\xNN`.
+/// Bytes as text: printable UTF-8 as is, `\` doubled (a name can't pass for an escape), control
+/// characters as the terminal shows them ([`crate::terminal::visible`]) and bytes that are not UTF-8 as
+/// `\xNN`.
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => out.push_str("\\\\"),
-                c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
-                c => out.push(c),
+                c => crate::terminal::push_visible(&mut out, c),
             }
         }
         for b in chunk.invalid() {
@@ -304,10 +304,7 @@ mod tests {
         let p = ImagePath::new("/etc//NetworkManager/conf.d/")
             .join(OsStr::from_bytes(b"\xff\x1b.conf"));
         assert_eq!(p.depth(), 4);
-        assert_eq!(
-            p.to_string(),
-            "/etc/NetworkManager/conf.d/\\xff\\u{1b}.conf"
-        );
+        assert_eq!(p.to_string(), "/etc/NetworkManager/conf.d/\\xff\\e.conf");
         assert_eq!(ImagePath::root().to_string(), "/");
         let long = ImagePath::new("d/".repeat(300));
         let shown = long.to_string();

@@ -250,3 +250,18 @@ pub fn run_within(command: &mut Command) -> (Run, Duration) {
 pub fn run_bounded(command: &mut Command) -> Run {
     run_within(command).0
 }
+
+/// Copy the folder `from` (a scenario, say) into `to`, created if missing, to change a file of it in a
+/// test.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
