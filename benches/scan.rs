@@ -6,7 +6,8 @@
 //! requests faulted at random (throttling, 500s, dropped connections); (c) one cluster's
 //! ListInstanceGroups and every GetImageAncestry failing every time. Prints wall time against the ideal,
 //! calls per action against the floor, and peak memory. `cargo bench --bench scan` (add `-- 5000` for
-//! other sizes, of the clean case).
+//! other sizes, of the clean case; `BENCH_CASES=b′,d` for some cases only; `BENCH_LOG=FILE` to keep the
+//! tool's `-vv` log).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,15 +53,178 @@ struct Writer {
 
 impl Writer {
     fn add(&mut self, service: &str, action: &str, params: Value, body: String) {
-        let extension = if service == "emr" { "json" } else { "xml" };
+        self.add_scoped(service, action, params, body, None, None);
+    }
+
+    /// An answer only for requests made with `account`'s assumed credentials and in `region`.
+    fn add_scoped(
+        &mut self,
+        service: &str,
+        action: &str,
+        params: Value,
+        body: String,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) {
+        let extension = if matches!(service, "emr" | "organizations") {
+            "json"
+        } else {
+            "xml"
+        };
         let file = format!("{service}/{action}.{:05}.{extension}", self.exchanges.len());
         let path = self.dir.join(&file);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, body).expect("write body");
-        self.exchanges.push(
-            json!({"service": service, "action": action, "params": params, "response": file}),
-        );
+        let mut exchange =
+            json!({"service": service, "action": action, "params": params, "response": file});
+        if let Some(account) = account {
+            exchange["account"] = json!(account);
+        }
+        if let Some(region) = region {
+            exchange["region"] = json!(region);
+        }
+        self.exchanges.push(exchange);
     }
+
+    fn finish(self, region: &str) {
+        std::fs::write(
+            self.dir.join("exchanges.json"),
+            json!({"region": region, "exchanges": self.exchanges}).to_string(),
+        )
+        .expect("write exchanges");
+    }
+}
+
+/// Case (d)'s organization: accounts, regions enabled in each, and one cluster in this share of the
+/// account × region scopes.
+const ORG_ACCOUNTS: usize = 1000;
+const ORG_REGIONS: [&str; 17] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+];
+const ORG_BUSY_SHARE: f64 = 0.03;
+const ORG_CONCURRENCY: usize = 64;
+const ORG_ROLE: &str = "arn:aws:iam::{account}:role/emr-ami-audit";
+
+fn org_account(n: usize) -> String {
+    format!("{:012}", 100_000_000_000u64 + n as u64)
+}
+
+/// Write case (d)'s organization; returns the floor of calls per action. Organizations lists the
+/// accounts 20 a page (its maximum); each account's role is assumed, asked who it is and which regions
+/// it has; each region is one ListClusters call, empty but in [`ORG_BUSY_SHARE`] of them, which hold
+/// one cluster on the EMR default AMI (DescribeCluster and ListInstanceGroups, nothing to look up).
+fn generate_organization(dir: &Path) -> BTreeMap<String, u64> {
+    let mut w = Writer {
+        dir: dir.to_path_buf(),
+        exchanges: Vec::new(),
+    };
+    let mut floor: BTreeMap<String, u64> = BTreeMap::new();
+    let mut count =
+        |action: &str, n: usize| *floor.entry(action.to_string()).or_default() += n as u64;
+    let accounts: Vec<String> = (0..ORG_ACCOUNTS).map(org_account).collect();
+    let pages: Vec<&[String]> = accounts.chunks(20).collect();
+    for (p, page) in pages.iter().enumerate() {
+        let listed: Vec<Value> = page
+            .iter()
+            .map(|id| json!({"Id": id, "Name": format!("member-{id}"), "State": "ACTIVE", "Arn": format!("arn:aws:organizations::999988887777:account/o-bench/{id}")}))
+            .collect();
+        let mut body = json!({"Accounts": listed});
+        if p + 1 < pages.len() {
+            body["NextToken"] = json!(format!("page-{}", p + 1));
+        }
+        let params = if p > 0 {
+            json!({"NextToken": format!("page-{p}")})
+        } else {
+            json!({})
+        };
+        w.add("organizations", "ListAccounts", params, body.to_string());
+    }
+    count("organizations:ListAccounts", pages.len());
+    let regions: String = ORG_REGIONS
+        .iter()
+        .map(|r| format!("<item><regionName>{r}</regionName><regionEndpoint>ec2.{r}.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item>"))
+        .collect();
+    w.add(
+        "ec2",
+        "DescribeRegions",
+        json!({}),
+        ec2("DescribeRegions", "regionInfo", &regions),
+    );
+    w.add(
+        "emr",
+        "ListClusters",
+        json!({"ClusterStates": ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]}),
+        json!({"Clusters": []}).to_string(),
+    );
+    w.add("sts", "GetCallerIdentity", json!({}), 
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::999988887777:role/auditor</Arn><UserId>AROAAUDITOR:ci</UserId><Account>999988887777</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></GetCallerIdentityResponse>".to_string());
+    let mut busy = 0usize;
+    for (n, account) in accounts.iter().enumerate() {
+        let key = format!("ASIA{n:016}");
+        w.add("sts", "AssumeRole", json!({"RoleArn": ORG_ROLE.replace("{account}", account), "RoleSessionName": "emr-ami-audit"}), format!(
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROABENCH:emr-ami-audit</AssumedRoleId><Arn>arn:aws:sts::{account}:assumed-role/emr-ami-audit/emr-ami-audit</Arn></AssumedRoleUser><Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>bench-secret-{n}</SecretAccessKey><SessionToken>bench-token-{n}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></AssumeRoleResponse>"));
+        w.add_scoped("sts", "GetCallerIdentity", json!({}), format!(
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:sts::{account}:assumed-role/emr-ami-audit/emr-ami-audit</Arn><UserId>AROABENCH:emr-ami-audit</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></GetCallerIdentityResponse>"),
+            Some(account), None);
+        for (r, region) in ORG_REGIONS.iter().enumerate() {
+            // Spread evenly: every scope whose running share crosses a whole cluster holds one.
+            let scope = n * ORG_REGIONS.len() + r;
+            if ((scope + 1) as f64 * ORG_BUSY_SHARE).floor()
+                <= (scope as f64 * ORG_BUSY_SHARE).floor()
+            {
+                continue;
+            }
+            busy += 1;
+            let id = format!("j-ORG{busy:09}");
+            w.add_scoped(
+                "emr",
+                "ListClusters",
+                json!({"ClusterStates": ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]}),
+                json!({"Clusters": [{"Id": id, "Name": id, "Status": {"State": "WAITING"}}]})
+                    .to_string(),
+                Some(account),
+                Some(region),
+            );
+            w.add_scoped(
+                "emr",
+                "DescribeCluster",
+                json!({"ClusterId": id}),
+                json!({"Cluster": {"Id": id, "Name": id, "Status": {"State": "WAITING"},
+                    "InstanceCollectionType": "INSTANCE_GROUP", "ReleaseLabel": "emr-6.15.0",
+                    "Applications": [{"Name": "Spark"}], "Ec2InstanceAttributes": {}}})
+                .to_string(),
+                Some(account),
+                Some(region),
+            );
+            w.add_scoped("emr", "ListInstanceGroups", json!({"ClusterId": id}),
+                json!({"InstanceGroups": [{"Id": format!("ig-{busy:011}"), "Name": "Primary", "InstanceGroupType": "MASTER", "InstanceType": "m5.xlarge"}]}).to_string(),
+                Some(account), Some(region));
+        }
+    }
+    count("sts:AssumeRole", ORG_ACCOUNTS);
+    count("sts:GetCallerIdentity", ORG_ACCOUNTS);
+    count("ec2:DescribeRegions", ORG_ACCOUNTS);
+    count("emr:ListClusters", ORG_ACCOUNTS * ORG_REGIONS.len());
+    count("emr:DescribeCluster", busy);
+    count("emr:ListInstanceGroups", busy);
+    w.finish("us-east-1");
+    floor
 }
 
 fn ec2(action: &str, set: &str, items: &str) -> String {
@@ -284,10 +448,14 @@ struct Scanned {
     calls: BTreeMap<String, u64>,
     peak_kib: u64,
     not_audited: usize,
+    /// Run errors: scopes (accounts, regions) not audited.
+    errors: usize,
+    /// The report's targets, to compare with the clean case's.
+    targets: Value,
 }
 
-/// Run the scan.
-fn scan(url: &str, concurrency: usize) -> Scanned {
+/// Run the scan, with `args` before the command.
+fn scan(url: &str, concurrency: usize, args: &[&str]) -> Scanned {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_emr-ami-audit"))
         .env("AWS_ACCESS_KEY_ID", "BENCHACCESSKEY")
@@ -305,10 +473,15 @@ fn scan(url: &str, concurrency: usize) -> Scanned {
             "never",
             "--concurrency",
             &concurrency.to_string(),
-            "cluster",
         ])
+        .args(args)
+        .args(std::env::var("BENCH_LOG").map(|_| "-vv"))
+        .arg("cluster")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(match std::env::var("BENCH_LOG") {
+            Ok(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            Err(_) => Stdio::inherit(),
+        })
         .spawn()
         .expect("run the binary");
     // Peak RSS: the kernel's high-water mark, read while the process lives.
@@ -347,11 +520,15 @@ fn scan(url: &str, concurrency: usize) -> Scanned {
         .flatten()
         .filter(|t| t["status"] != "audited")
         .count();
+    let errors = report["errors"].as_array().map_or(0, Vec::len);
+    let targets = report["targets"].clone();
     Scanned {
         elapsed,
         calls,
         peak_kib,
         not_audited,
+        errors,
+        targets,
     }
 }
 
@@ -409,35 +586,50 @@ impl wiremock::Respond for Throttle {
         let service = emr_ami_audit::replay::identify(request)
             .map(|k| k.service)
             .unwrap_or_default();
-        let template = if service == "emr" {
-            wiremock::ResponseTemplate::new(400).set_body_raw(
-                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
-                "application/x-amz-json-1.1",
-            )
-        } else {
-            wiremock::ResponseTemplate::new(503).set_body_raw(
-                "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>bench</RequestID></Response>",
-                "text/xml",
-            )
-        };
-        template.set_delay(LATENCY)
+        match service.as_str() {
+            "emr" => error_answer("emr", 400, "ThrottlingException", "Rate exceeded"),
+            _ => error_answer(
+                "ec2",
+                503,
+                "RequestLimitExceeded",
+                "Request limit exceeded.",
+            ),
+        }
     }
 }
 
-/// A server error every time.
-fn failing(service: &str) -> wiremock::ResponseTemplate {
+/// An error answer in the service's own format (EMR's JSON, EC2's XML), after the latency.
+fn error_answer(
+    service: &str,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> wiremock::ResponseTemplate {
     let template = if service == "emr" {
-        wiremock::ResponseTemplate::new(500).set_body_raw(
-            r#"{"__type":"InternalServerException","message":"try later"}"#,
+        wiremock::ResponseTemplate::new(status).set_body_raw(
+            json!({"__type": code, "message": message}).to_string(),
             "application/x-amz-json-1.1",
         )
     } else {
-        wiremock::ResponseTemplate::new(500).set_body_raw(
-            "<Response><Errors><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error></Errors><RequestID>bench</RequestID></Response>",
+        wiremock::ResponseTemplate::new(status).set_body_raw(
+            format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>bench</RequestID></Response>"),
             "text/xml",
         )
     };
     template.set_delay(LATENCY)
+}
+
+/// A server error every time.
+fn failing(service: &str) -> wiremock::ResponseTemplate {
+    match service {
+        "emr" => error_answer("emr", 500, "InternalServerException", "try later"),
+        _ => error_answer(
+            "ec2",
+            500,
+            "InternalError",
+            "We encountered an internal error.",
+        ),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -446,6 +638,7 @@ enum Case {
     RateLimited,
     RandomFaults,
     Failing,
+    Organization,
 }
 
 impl Case {
@@ -453,9 +646,12 @@ impl Case {
         match self {
             Case::Clean => "(a) clean",
             Case::RateLimited => "(b) EMR-like rate limits: 10 requests/s per action, burst 20",
-            Case::RandomFaults => "(b′) 30% of requests faulted at random",
+            Case::RandomFaults => "(b′) 30% of requests faulted at random, --max-attempts 10",
             Case::Failing => {
                 "(c) one cluster's ListInstanceGroups and every GetImageAncestry failing every time"
+            }
+            Case::Organization => {
+                "(d) an organization: 1,000 accounts × 17 regions, a cluster in 3% of the regions"
             }
         }
     }
@@ -466,21 +662,42 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
+    // BENCH_CASES=a,c,d runs only those cases.
+    let only = std::env::var("BENCH_CASES").unwrap_or_default();
     let runs: Vec<(usize, Case)> = if sizes.is_empty() {
-        vec![
-            (1000, Case::Clean),
-            (1000, Case::RateLimited),
-            (1000, Case::RandomFaults),
-            (1000, Case::Failing),
+        [
+            ("a", 1000, Case::Clean),
+            ("b", 1000, Case::RateLimited),
+            ("b′", 1000, Case::RandomFaults),
+            ("c", 1000, Case::Failing),
+            ("d", 0, Case::Organization),
         ]
+        .into_iter()
+        .filter(|(name, _, _)| only.is_empty() || only.split(',').any(|o| o == *name))
+        .map(|(_, n, case)| (n, case))
+        .collect()
     } else {
         sizes.iter().map(|n| (*n, Case::Clean)).collect()
     };
-    let concurrency = DEFAULT_CONCURRENCY;
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut clean_targets: Option<Value> = None;
     for (clusters, case) in runs {
         let dir = tempfile::tempdir().expect("temp dir");
-        let floor = generate(dir.path(), clusters);
+        let (floor, concurrency, args) = if case == Case::Organization {
+            let args = vec!["--accounts", "org", "--role-arn", ORG_ROLE, "--all-regions"];
+            (generate_organization(dir.path()), ORG_CONCURRENCY, args)
+        } else if case == Case::RandomFaults {
+            // Enough attempts that no call fails all of them (0.3¹⁰ a call): the report must be the
+            // clean one, and the time is what the faults cost.
+            let args = vec!["--max-attempts", "10"];
+            (generate(dir.path(), clusters), DEFAULT_CONCURRENCY, args)
+        } else {
+            (generate(dir.path(), clusters), DEFAULT_CONCURRENCY, vec![])
+        };
+        let clusters = floor
+            .get("emr:DescribeCluster")
+            .copied()
+            .unwrap_or_default();
         let scenario = Scenario::load(dir.path()).expect("generated scenario loads");
         let faults = Faults {
             latency: LATENCY,
@@ -524,7 +741,9 @@ fn main() {
             calls,
             peak_kib,
             not_audited,
-        } = scan(&server.url(), concurrency);
+            errors,
+            targets,
+        } = scan(&server.url(), concurrency, &args);
         let requests = runtime
             .block_on(server.mock_server().received_requests())
             .map_or(0, |r| r.len());
@@ -547,7 +766,20 @@ fn main() {
             calls == floor,
             requests + log.dropped as usize
         );
-        println!("not audited    {not_audited} of {clusters} clusters");
+        println!("not audited    {not_audited} of {clusters} clusters; {errors} run errors");
+        match (&clean_targets, case) {
+            (_, Case::Clean) => clean_targets = Some(targets),
+            (_, Case::Organization) => {}
+            (Some(clean), _) => println!(
+                "report         {} the clean one",
+                if *clean == targets {
+                    "identical to"
+                } else {
+                    "differs from"
+                }
+            ),
+            (None, _) => {}
+        }
         for (action, n) in &calls {
             println!(
                 "  {action:<34} {n:>6}   floor {:>6}",

@@ -64,6 +64,10 @@ pub fn cluster_target(
     let mut context = base.clone();
     context.instance_types = cluster.instance_types();
     context.applications = cluster.applications.clone();
+    context.roles = crate::context::EmrRoles {
+        service_role: cluster.service_role.clone(),
+        instance_profile: cluster.instance_profile.clone(),
+    };
     let mut summary = context.summary();
     summary.release = cluster.release_label.clone();
     let mut target = Target::new(

@@ -192,6 +192,8 @@ pub enum Command {
     /// Serve a recorded scenario to other tools.
     #[command(subcommand)]
     Mock(MockCommand),
+    /// Print the release table: what each EMR release needs of a custom AMI, with the AWS pages it comes from.
+    Releases,
     /// List the rule catalogue, or explain one rule.
     Rules {
         /// Rule ID (EA013) or name (root-volume-min-size).
@@ -228,6 +230,7 @@ pub struct ImageArgs {
     pub images: Vec<String>,
 
     /// EMR release the AMIs are meant for (emr-X.Y.Z); required here or in the config's defaults.
+    /// `all` or a glob ('emr-6.*') prints the release matrix: which of EMR's releases each AMI serves.
     #[arg(long, value_name = "LABEL")]
     pub release: Option<String>,
 
@@ -314,6 +317,8 @@ pub enum Format {
     Junit,
     /// Markdown, for pull-request comments.
     Markdown,
+    /// AWS Security Finding Format: the JSON array `aws securityhub batch-import-findings` takes.
+    Asff,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

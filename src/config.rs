@@ -174,6 +174,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     };
     let d = raw.defaults;
     if let Some(release) = d.release {
+        // The default applies to plans and inspections too, which judge one release: the matrix is
+        // asked for on the command line.
+        if crate::release::ReleasePattern::is_pattern(release.get_ref()) {
+            return Err(invalid(
+                release.span(),
+                format!(
+                    "release '{}' is a release matrix: give it as --release on the command line; \
+                     the default must be one release label, e.g. emr-7.1.0",
+                    crate::terminal::visible(release.get_ref())
+                ),
+            ));
+        }
         release
             .get_ref()
             .parse::<crate::release::Release>()
@@ -408,6 +420,10 @@ mod tests {
             (
                 "[defaults]\nrelease = \"7.1.0\"\n",
                 "emr-ami-audit.toml:2: invalid EMR release label '7.1.0'",
+            ),
+            (
+                "[defaults]\n\nrelease = \"all\"\n",
+                "emr-ami-audit.toml:3: release 'all' is a release matrix: give it as --release",
             ),
             (
                 "[severity]\nEA999 = \"off\"\n",

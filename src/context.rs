@@ -17,10 +17,20 @@ pub struct Context {
     pub launching_account: Option<String>,
     /// The account whose credentials made the calls.
     pub caller_account: Option<String>,
+    /// The EMR service role and instance profile the image boots under (a cluster's or a plan's;
+    /// unknown in an image audit).
+    pub roles: EmrRoles,
     pub region: String,
     pub thresholds: Thresholds,
     /// "Now" for every time comparison: rules never read the clock.
     pub now: DateTime<Utc>,
+}
+
+/// The roles EMR uses for a cluster, as the cluster names them: a name or an ARN.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmrRoles {
+    pub service_role: Option<String>,
+    pub instance_profile: Option<String>,
 }
 
 /// Limits the user can set.
@@ -68,6 +78,7 @@ impl Context {
             applications: Vec::new(),
             launching_account: launching_account.or(caller_account.clone()),
             caller_account,
+            roles: EmrRoles::default(),
             region: region.to_string(),
             thresholds,
             now,

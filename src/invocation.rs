@@ -14,7 +14,7 @@ use crate::config::{self, Config};
 use crate::context::Thresholds;
 use crate::input_file::{self, InputFileError};
 use crate::plan::{self, PlanError};
-use crate::release::{Release, ReleaseParseError};
+use crate::release::{Release, ReleaseParseError, ReleasePattern};
 use crate::replay::{self, Faults, RecordError};
 use crate::rules::{self, Rule, Severity};
 use crate::validate::{self, InputError};
@@ -78,6 +78,8 @@ pub enum Job {
     Inspect(InspectJob),
     /// The catalogue, or one rule.
     Rules(Option<&'static Rule>),
+    /// The release table.
+    Releases,
     Init(PathBuf),
     Completions(clap_complete::Shell),
     Man,
@@ -107,6 +109,8 @@ pub struct ImageJob {
     pub account: Option<String>,
     /// `--rootfs`: the (single) AMI's files, a directory.
     pub rootfs: Option<PathBuf>,
+    /// `--release all` or a glob: the release matrix over EMR's release labels (`release` unused).
+    pub matrix: Option<ReleasePattern>,
 }
 
 #[derive(Debug, Clone)]
@@ -196,9 +200,10 @@ impl Invocation {
     /// user named (config, `--accounts @FILE`, the plan) and the clock; never the network or credentials.
     pub fn resolve(cli: &Cli) -> Result<Invocation, InvocationError> {
         let now = now(cli.now.as_deref())?;
-        // Commands that need no configuration don't read it: `init` writes one, `rules` explains them.
+        // Commands that need no configuration don't read it: `init` writes one, `rules` explains them,
+        // `releases` prints the built-in table.
         let config = match &cli.command {
-            Command::Init { .. } | Command::Rules { .. } => Config::default(),
+            Command::Init { .. } | Command::Rules { .. } | Command::Releases => Config::default(),
             _ => config::load(cli.config.as_deref())?,
         };
         let defaults = &config.defaults;
@@ -214,6 +219,33 @@ impl Invocation {
         }
         let job = job(cli, &config, &mut thresholds)?;
         let aws = aws_settings(cli, &config, &job)?;
+        // The matrix is one table for one account and region.
+        if let Job::Audit(AuditJob::Image(ImageJob {
+            matrix: Some(pattern),
+            ..
+        })) = &job
+            && aws.many_scopes()
+        {
+            return Err(InputError::MatrixWith(
+                pattern.as_str().to_string(),
+                "more than one account or region",
+            )
+            .into());
+        }
+        // The matrix is a verdict per release, not findings: SARIF, JUnit, Markdown and ASFF have no
+        // place for it, and printing the table under their name would break what reads them.
+        if let Job::Audit(AuditJob::Image(ImageJob {
+            matrix: Some(pattern),
+            ..
+        })) = &job
+            && !matches!(cli.format, Format::Table | Format::Json)
+        {
+            return Err(InputError::MatrixWith(
+                pattern.as_str().to_string(),
+                "--format other than table or json",
+            )
+            .into());
+        }
         Ok(Invocation {
             job,
             report: ReportSettings {
@@ -275,12 +307,31 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
             for id in &args.images {
                 validate::image_id(id)?;
             }
-            let release = release(&args.release)?;
             let instance_types =
                 ordered_unique(&or_default(&args.instance_types, &d.instance_types));
             for t in &instance_types {
                 validate::instance_type(t)?;
             }
+            // `all` or a glob: the release matrix, judged per release on what is collected once.
+            let given = args.release.as_deref().or(d.release.as_deref());
+            let (release, matrix) = match given {
+                Some(text) if ReleasePattern::is_pattern(text) => {
+                    let pattern = ReleasePattern::parse(text)
+                        .ok_or_else(|| InputError::ReleasePattern(text.to_string()))?;
+                    // Instance types would need ListSupportedInstanceTypes per release, and --rootfs
+                    // is one release's check: not part of the matrix.
+                    if !instance_types.is_empty() {
+                        return Err(
+                            InputError::MatrixWith(text.to_string(), "--instance-type").into()
+                        );
+                    }
+                    if args.rootfs.is_some() {
+                        return Err(InputError::MatrixWith(text.to_string(), "--rootfs").into());
+                    }
+                    (Release::new(0, 0, 0), Some(pattern))
+                }
+                _ => (release(&args.release)?, None),
+            };
             let applications = ordered_unique(&or_default(&args.applications, &d.applications));
             for a in &applications {
                 validate::application(a)?;
@@ -301,6 +352,7 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
                 applications,
                 account,
                 rootfs: args.rootfs.clone(),
+                matrix,
             }))
         }
         Command::Cluster(args) => {
@@ -351,6 +403,7 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
                 rules::find(key).ok_or_else(|| InvocationError::UnknownRule(key.clone()))?,
             )),
         },
+        Command::Releases => Job::Releases,
         Command::Init { path } => Job::Init(path.clone()),
         Command::Completions { shell } => Job::Completions(*shell),
         Command::Man => Job::Man,

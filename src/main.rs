@@ -1,3 +1,7 @@
+// The run's future nests every command's async bodies down to each AWS call's retry loop: deeper
+// than the compiler's default layout limit.
+#![recursion_limit = "256"]
+
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -762,6 +762,10 @@ impl Reader {
             )?,
             os_release_label: self
                 .string(object.get("OSReleaseLabel"), &join(base, "OSReleaseLabel"))?,
+            // Only literal names: a role from `Ref`/`Fn::GetAtt` is another resource's, and not knowing it
+            // only makes EA033 say less (it is no reason for EA056 to call the plan unresolved).
+            service_role: literal(object.get("ServiceRole")),
+            instance_profile: literal(object.get("JobFlowRole")),
             ..Default::default()
         };
         let instances_at = join(base, "Instances");
@@ -1082,6 +1086,11 @@ impl Reader {
             .map(|(_, c)| c)
             .collect())
     }
+}
+
+/// A plain string value, or nothing.
+fn literal(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_string)
 }
 
 #[cfg(test)]

@@ -57,6 +57,12 @@ pub enum InputError {
     #[error("no EMR release: give --release emr-X.Y.Z, or release in the config's [defaults]")]
     MissingRelease,
     #[error(
+        "invalid release pattern '{0}': expected all, or emr- followed by digits, dots and * (e.g. 'emr-6.*')"
+    )]
+    ReleasePattern(String),
+    #[error("--release {0} (the release matrix) takes AMI IDs only: {1} is not supported with it")]
+    MatrixWith(String, &'static str),
+    #[error(
         "invalid duration '{0}': expected a whole number with a unit, s, m or h (e.g. 90s, 30m, 1h), from 1s to 24h"
     )]
     Duration(String),

@@ -48,7 +48,7 @@ fn defaults_fill_what_the_command_line_leaves_out() {
     );
     assert_eq!(
         fired(target(&report, &ami(10))),
-        pairs(&[("EA017", "error"), ("EA033", "info"), ("EA042", "warning")])
+        pairs(&[("EA017", "error"), ("EA042", "warning")])
     );
     // Not too old for a 3650-day limit, but a newer Amazon Linux AMI of its family exists.
     let stale = findings(&report, &ami(10))

@@ -134,9 +134,10 @@ fn faulty_scan_is_clean(rate: &str, attempts: &str) {
     assert_eq!(without_timing(faulty), without_timing(clean));
 }
 
-/// GetImageAncestry answering HTTP 500 every time: after three calls in a row have failed (each after
-/// its retries) it is not asked again in the scope; every AMI is still audited, its lineage traced the
-/// other ways, and the report says why.
+/// GetImageAncestry answering HTTP 500 every time: until it has answered once, only three calls try it
+/// (side by side); when all three have failed every attempt it is not asked again in the scope, and the
+/// other AMIs' calls fail at once. Every AMI is still audited, its lineage traced the other ways, and the
+/// report says why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operation_failing_every_time_stops_being_asked() {
     use emr_ami_audit::replay::{ReplayServer, Scenario};
@@ -164,9 +165,10 @@ async fn an_operation_failing_every_time_stops_being_asked() {
         .iter()
         .filter(|r| String::from_utf8_lossy(&r.body).starts_with("Action=GetImageAncestry&"))
         .count();
-    // 19 AMIs would be 95 attempts; the breaker opens after three failed calls (five attempts each),
-    // with at most the first call's batch of eight still in flight.
-    assert!(asked <= 11 * 5, "GetImageAncestry asked {asked} times");
+    // 19 AMIs would be 95 attempts; three calls of five attempts each at most, however many AMIs, and
+    // at least one of them retried to the end.
+    assert!(asked <= 3 * 5, "GetImageAncestry asked {asked} times");
+    assert!(asked >= 5, "retried: {asked}");
     let audited = report["targets"]
         .as_array()
         .into_iter()
@@ -174,10 +176,16 @@ async fn an_operation_failing_every_time_stops_being_asked() {
         .filter(|t| t["status"] == "audited")
         .count();
     assert_eq!(audited, 20, "every AMI audited: {}", run.stderr);
+    // "…, 13 attempts in a row": at least two calls' worth (the count depends on the interleaving).
+    let why = "ec2:GetImageAncestry unavailable in us-east-1: HTTP 500 InternalError, ";
+    let streak: Option<u32> = run.stdout.split(why).nth(1).and_then(|rest| {
+        let (n, tail) = rest.split_once(' ')?;
+        tail.starts_with("attempts in a row")
+            .then(|| n.parse().ok())?
+    });
     assert!(
-        run.stdout
-            .contains("ec2:GetImageAncestry unavailable in us-east-1: HTTP 500 InternalError, 3 calls in a row"),
-        "the report says why"
+        streak.is_some_and(|n| (10..=15).contains(&n)),
+        "the report says why: {streak:?}"
     );
 }
 

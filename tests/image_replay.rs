@@ -12,25 +12,21 @@ fn each_ami_reports_exactly_the_rules_it_breaks() {
     let (code, report) = replay_json(&args);
     assert_eq!(code, 1, "errors found: exit 1");
 
-    let encrypted = ("EA033", "info");
+    // Encrypted roots under the factory's customer managed key, which lets the launching account use it:
+    // EA033 is quiet for them (it used to note every encrypted AMI at info). 05's key is AWS managed.
     let unencrypted = ("EA032", "info");
     // Every base here is from 2024 or older, on a run dated 2026-11-25: EA042 everywhere.
     let stale = ("EA042", "warning");
     let mut expected: Vec<(String, Vec<(&str, &str)>)> = vec![
-        (ami(1), vec![encrypted]),
+        (ami(1), vec![]),
         (ami(2), vec![("EA015", "error"), unencrypted]),
         (
             ami(3),
-            vec![
-                ("EA010", "error"),
-                ("EA015", "error"),
-                ("EA022", "error"),
-                encrypted,
-            ],
+            vec![("EA010", "error"), ("EA015", "error"), ("EA022", "error")],
         ),
         (ami(4), vec![("EA011", "error"), ("EA015", "error")]),
-        (ami(5), vec![("EA012", "error"), encrypted]),
-        (ami(6), vec![("EA013", "error"), encrypted]),
+        (ami(5), vec![("EA012", "error"), ("EA033", "error")]),
+        (ami(6), vec![("EA013", "error")]),
         (
             ami(7),
             vec![("EA014", "error"), ("EA015", "error"), unencrypted],
@@ -42,25 +38,25 @@ fn each_ami_reports_exactly_the_rules_it_breaks() {
                 ("EA015", "error"),
                 ("EA020", "error"),
                 ("EA022", "error"),
-                encrypted,
             ],
         ),
-        (ami(9), vec![("EA016", "error"), encrypted]),
-        (ami(10), vec![("EA015", "error"), encrypted]),
-        (ami(11), vec![("EA030", "error"), encrypted]),
+        (ami(9), vec![("EA016", "error")]),
+        (ami(10), vec![("EA015", "error")]),
+        (ami(11), vec![("EA030", "error")]),
         (ami(12), vec![("EA031", "warning"), unencrypted]),
         (ami(13), vec![unencrypted]),
-        (ami(14), vec![("EA003", "warning"), encrypted]),
-        (ami(15), vec![("EA030", "warning"), encrypted]),
-        (ami(16), vec![("EA020", "error"), encrypted]),
-        (ami(17), vec![("EA003", "error"), encrypted]),
-        (ami(18), vec![("EA022", "error"), encrypted]),
+        (ami(14), vec![("EA003", "warning")]),
+        (ami(15), vec![("EA030", "warning")]),
+        (ami(16), vec![("EA020", "error")]),
+        (ami(17), vec![("EA003", "error")]),
+        (ami(18), vec![("EA022", "error")]),
         (
             ami(19),
-            // Untraced base, applications unknown: EA040 says what would settle it.
+            // Untraced base, applications unknown: EA040 says what would settle it. The OS can't be
+            // told, so EA016 says the kernel line went unchecked (info) instead of passing silently.
             vec![
                 ("EA015", "warning"),
-                encrypted,
+                ("EA016", "info"),
                 ("EA040", "info"),
                 ("EA041", "info"),
             ],
@@ -87,13 +83,16 @@ fn each_ami_reports_exactly_the_rules_it_breaks() {
     }
     assert_eq!(report["summary"]["targets_audited"], 20);
     assert_eq!(report["summary"]["targets_not_audited"], 0);
-    assert_eq!(report["summary"]["error"], 21);
+    // 05's EA033 error (the AWS managed key) is new; the 14 EA033 notes are gone.
+    assert_eq!(report["summary"]["error"], 22);
     assert_eq!(report["summary"]["warning"], 23);
 
     // One STS call, the image batch plus its retry without the missing ID, one instance-type batch,
     // two pages of EMR's list, one launch-permission call per private owned image; for lineage one
     // GetImageAncestry per found image, one batch for the ancestors it names, one lookup per Amazon
-    // Linux family (8), and for 19 (no ancestry) its root snapshot and source instance.
+    // Linux family (8), and for 19 (no ancestry) its root snapshot and source instance; for EA033 one
+    // DescribeSnapshots of the 14 encrypted roots, DescribeKey of their two keys, and the customer
+    // managed key's policy and grants.
     assert_eq!(
         report["stats"]["api_calls"],
         json!({
@@ -103,8 +102,11 @@ fn each_ami_reports_exactly_the_rules_it_breaks() {
             "emr:ListSupportedInstanceTypes": 2,
             "ec2:DescribeImageAttribute": 17,
             "ec2:GetImageAncestry": 19,
-            "ec2:DescribeSnapshots": 1,
+            "ec2:DescribeSnapshots": 1 + 1,
             "ec2:DescribeInstances": 1,
+            "kms:DescribeKey": 2,
+            "kms:GetKeyPolicy": 1,
+            "kms:ListGrants": 1,
         })
     );
 }
@@ -242,7 +244,7 @@ fn imdsv2_only_image_fails_on_a_release_without_imdsv2() {
     assert_eq!(code, 1);
     assert_eq!(
         fired(target(&report, &ami(10))),
-        pairs(&[("EA017", "error"), ("EA042", "warning"), ("EA033", "info")])
+        pairs(&[("EA017", "error"), ("EA042", "warning")])
     );
 }
 
@@ -261,7 +263,7 @@ fn graviton_image_on_graviton_and_on_a_legacy_bios_type() {
     assert_eq!(code, 0);
     assert_eq!(
         fired(target(&report, &ami(16))),
-        pairs(&[("EA042", "warning"), ("EA033", "info")])
+        pairs(&[("EA042", "warning")])
     );
 
     let (code, report) = replay_json(&[
@@ -277,12 +279,7 @@ fn graviton_image_on_graviton_and_on_a_legacy_bios_type() {
     assert_eq!(code, 1);
     assert_eq!(
         fired(target(&report, &ami(16))),
-        pairs(&[
-            ("EA020", "error"),
-            ("EA023", "error"),
-            ("EA042", "warning"),
-            ("EA033", "info")
-        ])
+        pairs(&[("EA020", "error"), ("EA023", "error"), ("EA042", "warning"),])
     );
 }
 
@@ -300,10 +297,7 @@ fn instance_type_emr_does_not_support() {
     ]);
     assert_eq!(code, 1);
     let t = target(&report, &ami(1));
-    assert_eq!(
-        fired(t),
-        pairs(&[("EA021", "error"), ("EA042", "warning"), ("EA033", "info")])
-    );
+    assert_eq!(fired(t), pairs(&[("EA021", "error"), ("EA042", "warning")]));
 }
 
 #[test]
@@ -363,7 +357,7 @@ fn table_shows_each_target_severity_rule_and_summary() {
     );
     assert!(
         run.stdout
-            .contains("1 target: 1 audited, 0 not audited · 1 error, 1 warning, 1 info"),
+            .contains("1 target: 1 audited, 0 not audited · 1 error, 1 warning, 0 info"),
         "{}",
         run.stdout
     );
@@ -425,4 +419,110 @@ fn an_amazon_image_used_directly_is_checked_against_its_family() {
         )),
         "{stale}"
     );
+}
+
+/// EA033 end to end: the root snapshots' KMS keys come from one batched DescribeSnapshots, each distinct
+/// key is described once, and only the customer managed key's policy and grants are read.
+#[test]
+fn root_volume_keys_are_read_once_and_an_aws_managed_key_blocks_another_account() {
+    let args = image_factory_args(LAUNCHER);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_, report) = replay_json(&args);
+    let t = target(&report, &ami(5));
+    let ea033: Vec<&serde_json::Value> = t["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "EA033")
+        .collect();
+    assert_eq!(ea033.len(), 1);
+    assert_eq!(ea033[0]["severity"], "error");
+    assert!(
+        ea033[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("AWS managed key") && m.contains(LAUNCHER)),
+        "{}",
+        ea033[0]
+    );
+    assert_eq!(ea033[0]["evidence"]["KeyManager"], "AWS");
+    assert_eq!(
+        ea033[0]["evidence"]["KmsKeyId"],
+        "arn:aws:kms:us-east-1:111122223333:key/9e3b7d21-4c6a-4f0e-b8d5-2a7c1e9f6b40"
+    );
+    let calls = &report["stats"]["api_calls"];
+    // One DescribeSnapshots for the 14 encrypted roots, one for the lineage walk of 19.
+    assert_eq!(calls["ec2:DescribeSnapshots"], 2);
+    assert_eq!(calls["kms:DescribeKey"], 2, "two distinct keys");
+    assert_eq!(
+        calls["kms:GetKeyPolicy"], 1,
+        "the customer managed key only"
+    );
+    assert_eq!(calls["kms:ListGrants"], 1);
+
+    // One AMI under the customer managed key: quiet, and the same four KMS-side calls less one key.
+    let (_, report) = replay_json(&[
+        "image",
+        &ami(1),
+        "--release",
+        "emr-7.1.0",
+        "--account",
+        LAUNCHER,
+    ]);
+    assert!(
+        !fired(target(&report, &ami(1)))
+            .iter()
+            .any(|(rule, _)| rule == "EA033")
+    );
+    let calls = &report["stats"]["api_calls"];
+    assert_eq!(calls["ec2:DescribeSnapshots"], 1);
+    assert_eq!(calls["kms:DescribeKey"], 1);
+    assert_eq!(calls["kms:GetKeyPolicy"], 1);
+    assert_eq!(calls["kms:ListGrants"], 1);
+}
+
+/// EA033 with the EMR roles known: a launch plan on 01 names its service role and instance profile, so
+/// the customer managed key's policy is matched against those roles in the launching account. It lets
+/// the whole account use the key, so the roles' own IAM policies decide (not read): info for each.
+#[test]
+fn a_plan_s_roles_are_matched_against_the_key_policy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = dir.path().join("runjobflow.json");
+    std::fs::write(
+        &plan,
+        r#"{"Name": "etl-on-factory-ami", "ReleaseLabel": "emr-7.1.0", "CustomAmiId": "ami-0ea00000000000001",
+            "ServiceRole": "EMR_DefaultRole", "JobFlowRole": "EMR_EC2_DefaultRole", "EbsRootVolumeSize": 20,
+            "Instances": {"InstanceGroups": [
+              {"Name": "Primary", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}]}}"#,
+    )
+    .expect("plan written");
+    let plan = plan.display().to_string();
+    let (_, report) = replay_json(&["plan", &plan, "--account", LAUNCHER]);
+    let image = &report["targets"][0]["images"][0];
+    let ea033: Vec<&serde_json::Value> = image["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "EA033")
+        .collect();
+    let principals: Vec<&str> = ea033
+        .iter()
+        .filter_map(|f| f["evidence"]["Principal"].as_str())
+        .collect();
+    assert_eq!(
+        principals,
+        [
+            "arn:aws:iam::444455556666:role/EMR_DefaultRole",
+            "arn:aws:iam::444455556666:role/EMR_EC2_DefaultRole"
+        ],
+        "{image}"
+    );
+    assert!(ea033.iter().all(|f| f["severity"] == "info"));
+    assert!(
+        ea033[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("account 444455556666's IAM policies")),
+        "{}",
+        ea033[0]
+    );
+    assert_eq!(report["stats"]["api_calls"]["kms:GetKeyPolicy"], 1);
 }

@@ -110,7 +110,7 @@ fn every_content_rule_fires_on_a_bad_image() {
         [
             "EA060:error",
             "EA060:warning",
-            "EA061:warning",
+            "EA061:info",
             "EA062:warning",
             "EA063:warning",
             "EA064:error",

@@ -54,6 +54,42 @@ fn rules_explains_one_rule_by_id_or_name() {
     assert_eq!(json["name"], "launch-permission");
 }
 
+/// The README's text between two markers.
+fn readme_block<'a>(readme: &'a str, name: &str) -> &'a str {
+    let open = format!("<!-- {name}:start -->\n");
+    let start = readme.find(&open).expect("start marker") + open.len();
+    let end = readme
+        .find(&format!("<!-- {name}:end -->"))
+        .expect("end marker");
+    &readme[start..end]
+}
+
+/// Each rule's explanation in the README is what `rules EAnnn --format markdown` prints, and cites
+/// its source and documentation.
+#[test]
+fn readme_rule_explanations_match_the_registry() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let expected = rules::catalogue::markdown_details();
+    assert_eq!(
+        readme_block(&readme, "rules-explained"),
+        expected,
+        "update the README's rule explanations to:\n{expected}"
+    );
+    for rule in rules::registry() {
+        let one = run(command().args(["--format", "markdown", "rules", rule.id]));
+        assert_eq!(one.code, 0);
+        assert!(expected.contains(&one.stdout), "{}", rule.id);
+        assert!(
+            one.stdout.contains(&format!(
+                "**Source:** {} ([documentation]({}))",
+                rule.source, rule.doc_url
+            )),
+            "{}",
+            one.stdout
+        );
+    }
+}
+
 #[test]
 fn readme_rule_table_matches_the_registry() {
     let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
@@ -68,4 +104,19 @@ fn readme_rule_table_matches_the_registry() {
         expected,
         "update the README's rule table to:\n{expected}"
     );
+    // Each row cites its rule's source, linked to its page.
+    for rule in rules::registry() {
+        assert!(
+            expected.contains(&format!(
+                "[{}]({})",
+                rule.source.replace('|', "\\|"),
+                rule.doc_url
+            )),
+            "{}",
+            rule.id
+        );
+    }
+    // `rules --format markdown` prints the same table.
+    let printed = run(command().args(["--format", "markdown", "rules"]));
+    assert_eq!(printed.stdout, expected);
 }

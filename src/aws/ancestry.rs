@@ -6,10 +6,19 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::primitives::DateTimeFormat;
 use aws_sdk_ec2::types::Filter;
 
+use super::Aws;
 use super::ec2::{image_facts, tag_map};
 use super::paging::{Page, every_page};
-use super::{Answer, Aws};
 use crate::facts::{AncestryEntry, CollectError, ImageFacts, InstanceOrigin};
+
+/// What DescribeSnapshots says of one snapshot that the lineage and EA033 read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotFacts {
+    pub snapshot_id: String,
+    pub description: String,
+    /// The ARN of the KMS key of an encrypted snapshot.
+    pub kms_key_id: Option<String>,
+}
 
 fn filter(name: &str, values: &[String]) -> Filter {
     Filter::builder()
@@ -22,12 +31,10 @@ impl Aws {
     /// GetImageAncestry: the chain from the image to its root, the image first.
     pub async fn image_ancestry(&self, image_id: &str) -> Result<Vec<AncestryEntry>, CollectError> {
         self.calls.record("ec2", "GetImageAncestry");
-        let output = self
-            .ec2
-            .get_image_ancestry()
-            .image_id(image_id)
-            .send()
-            .within(&self.gate, "ec2", "GetImageAncestry")
+        let request = self.ec2().get_image_ancestry().image_id(image_id);
+        let output = &self
+            .gate
+            .ask("ec2", "GetImageAncestry", || request.clone().send())
             .await?;
         Ok(output
             .image_ancestry_entries()
@@ -46,34 +53,50 @@ impl Aws {
             .collect())
     }
 
-    /// The descriptions of snapshots (DescribeSnapshots with a `snapshot-id` filter, which leaves out
-    /// snapshots that are gone or not visible instead of failing the call), every page.
+    /// The descriptions of snapshots, for the lineage fallback (see [`Aws::snapshots`]).
     pub async fn snapshot_descriptions(
         &self,
         snapshot_ids: &[String],
     ) -> Result<BTreeMap<String, String>, CollectError> {
-        let found = every_page(
+        Ok(self
+            .snapshots(snapshot_ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.snapshot_id, s.description))
+            .collect())
+    }
+
+    /// Snapshots as DescribeSnapshots describes them (with a `snapshot-id` filter, which leaves out
+    /// snapshots that are gone or not visible instead of failing the call), every page.
+    pub async fn snapshots(
+        &self,
+        snapshot_ids: &[String],
+    ) -> Result<Vec<SnapshotFacts>, CollectError> {
+        every_page(
             &self.calls,
             "ec2",
             "DescribeSnapshots",
             |token| async move {
-                let output = self
-                    .ec2
+                let request = self
+                    .ec2()
                     .describe_snapshots()
                     .filters(filter("snapshot-id", snapshot_ids))
-                    .set_next_token(token)
-                    .send()
-                    .within(&self.gate, "ec2", "DescribeSnapshots")
+                    .set_next_token(token);
+                let output = &self
+                    .gate
+                    .ask("ec2", "DescribeSnapshots", || request.clone().send())
                     .await?;
                 let snapshots = output.snapshots().iter().filter_map(|snapshot| {
-                    let description = snapshot.description().unwrap_or_default().to_string();
-                    Some((snapshot.snapshot_id()?.to_string(), description))
+                    Some(SnapshotFacts {
+                        snapshot_id: snapshot.snapshot_id()?.to_string(),
+                        description: snapshot.description().unwrap_or_default().to_string(),
+                        kms_key_id: snapshot.kms_key_id().map(str::to_string),
+                    })
                 });
                 Ok(Page::new(snapshots, output.next_token()))
             },
         )
-        .await?;
-        Ok(found.into_iter().collect())
+        .await
     }
 
     /// The images instances were launched from, and their tags (DescribeInstances with an
@@ -87,13 +110,14 @@ impl Aws {
             "ec2",
             "DescribeInstances",
             |token| async move {
-                let output = self
-                    .ec2
+                let request = self
+                    .ec2()
                     .describe_instances()
                     .filters(filter("instance-id", instance_ids))
-                    .set_next_token(token)
-                    .send()
-                    .within(&self.gate, "ec2", "DescribeInstances")
+                    .set_next_token(token);
+                let output = &self
+                    .gate
+                    .ask("ec2", "DescribeInstances", || request.clone().send())
                     .await?;
                 let instances = output
                     .reservations()
@@ -118,14 +142,15 @@ impl Aws {
         pattern: &str,
     ) -> Result<Vec<ImageFacts>, CollectError> {
         every_page(&self.calls, "ec2", "DescribeImages", |token| async move {
-            let output = self
-                .ec2
+            let request = self
+                .ec2()
                 .describe_images()
                 .owners("amazon")
                 .filters(filter("name", &[pattern.to_string()]))
-                .set_next_token(token)
-                .send()
-                .within(&self.gate, "ec2", "DescribeImages")
+                .set_next_token(token);
+            let output = &self
+                .gate
+                .ask("ec2", "DescribeImages", || request.clone().send())
                 .await?;
             Ok(Page::new(
                 output.images().iter().filter_map(image_facts),

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::types::{ImageAttributeName, InstanceType};
 use chrono::{DateTime, Utc};
 
+use super::Aws;
 use super::paging::{Page, every_page};
 use super::settling::settle_unknown;
-use super::{Answer, Aws};
 use crate::facts::{
     BlockDevice, CollectError, EbsVolume, ImageFacts, InstanceTypeFacts, LaunchPermission,
 };
@@ -80,13 +80,13 @@ impl Aws {
     ) -> Result<Vec<aws_sdk_ec2::types::Image>, CollectError> {
         let settled = settle_unknown(ids, "ami-", is_image_not_found, |group| async move {
             self.calls.record("ec2", "DescribeImages");
-            let mut request = self.ec2.describe_images().set_image_ids(Some(group));
+            let mut request = self.ec2().describe_images().set_image_ids(Some(group));
             if executable_by_self {
                 request = request.executable_users("self");
             }
-            let output = request
-                .send()
-                .within(&self.gate, "ec2", "DescribeImages")
+            let output = &self
+                .gate
+                .ask("ec2", "DescribeImages", || request.clone().send())
                 .await?;
             Ok(output.images().to_vec())
         })
@@ -106,13 +106,14 @@ impl Aws {
         image_id: &str,
     ) -> Result<Vec<LaunchPermission>, CollectError> {
         self.calls.record("ec2", "DescribeImageAttribute");
-        let output = self
-            .ec2
+        let request = self
+            .ec2()
             .describe_image_attribute()
             .image_id(image_id)
-            .attribute(ImageAttributeName::LaunchPermission)
-            .send()
-            .within(&self.gate, "ec2", "DescribeImageAttribute")
+            .attribute(ImageAttributeName::LaunchPermission);
+        let output = &self
+            .gate
+            .ask("ec2", "DescribeImageAttribute", || request.clone().send())
             .await?;
         Ok(output
             .launch_permissions()
@@ -147,13 +148,14 @@ impl Aws {
             "ec2",
             "DescribeInstanceTypes",
             |token| async move {
-                let output = self
-                    .ec2
+                let request = self
+                    .ec2()
                     .describe_instance_types()
                     .set_instance_types(Some(types.clone()))
-                    .set_next_token(token)
-                    .send()
-                    .within(&self.gate, "ec2", "DescribeInstanceTypes")
+                    .set_next_token(token);
+                let output = &self
+                    .gate
+                    .ask("ec2", "DescribeInstanceTypes", || request.clone().send())
                     .await?;
                 Ok(Page::new(
                     output

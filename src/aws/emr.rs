@@ -1,11 +1,11 @@
-//! EMR: the instance types a release supports in the region.
+//! EMR: the instance types a release supports in the region, the release labels, and clusters.
 
 use std::collections::BTreeSet;
 
 use aws_sdk_emr::types::{ClusterState, InstanceCollectionType};
 
+use super::Aws;
 use super::paging::{Page, every_page};
-use super::{Answer, Aws};
 use crate::facts::cluster::container;
 use crate::facts::{ClusterFacts, CollectError, InstanceCollection, InstanceSlot};
 
@@ -20,13 +20,16 @@ impl Aws {
             "emr",
             "ListSupportedInstanceTypes",
             |marker| async move {
-                let page = self
-                    .emr
+                let request = self
+                    .emr()
                     .list_supported_instance_types()
                     .release_label(release)
-                    .set_marker(marker)
-                    .send()
-                    .within(&self.gate, "emr", "ListSupportedInstanceTypes")
+                    .set_marker(marker);
+                let page = &self
+                    .gate
+                    .ask("emr", "ListSupportedInstanceTypes", || {
+                        request.clone().send()
+                    })
                     .await?;
                 let types = page
                     .supported_instance_types()
@@ -37,6 +40,29 @@ impl Aws {
         )
         .await?;
         Ok(types.into_iter().collect())
+    }
+}
+
+impl Aws {
+    /// Every release label EMR offers in the region (ListReleaseLabels, every page), as EMR lists them.
+    pub async fn release_labels(&self) -> Result<Vec<String>, CollectError> {
+        every_page(
+            &self.calls,
+            "emr",
+            "ListReleaseLabels",
+            |token| async move {
+                let request = self.emr().list_release_labels().set_next_token(token);
+                let page = self
+                    .gate
+                    .ask("emr", "ListReleaseLabels", || request.clone().send())
+                    .await?;
+                Ok(Page::new(
+                    page.release_labels().iter().cloned(),
+                    page.next_token(),
+                ))
+            },
+        )
+        .await
     }
 }
 
@@ -55,14 +81,15 @@ impl Aws {
             created_after.map(|t| aws_sdk_emr::primitives::DateTime::from_secs(t.timestamp()));
         let states = &states;
         every_page(&self.calls, "emr", "ListClusters", |marker| async move {
-            let page = self
-                .emr
+            let request = self
+                .emr()
                 .list_clusters()
                 .set_cluster_states(Some(states.clone()))
                 .set_created_after(created_after)
-                .set_marker(marker)
-                .send()
-                .within(&self.gate, "emr", "ListClusters")
+                .set_marker(marker);
+            let page = &self
+                .gate
+                .ask("emr", "ListClusters", || request.clone().send())
                 .await?;
             let ids = page
                 .clusters()
@@ -76,12 +103,10 @@ impl Aws {
     /// DescribeCluster, then ListInstanceGroups or ListInstanceFleets (every page).
     pub async fn describe_cluster(&self, cluster_id: &str) -> Result<ClusterFacts, CollectError> {
         self.calls.record("emr", "DescribeCluster");
-        let output = self
-            .emr
-            .describe_cluster()
-            .cluster_id(cluster_id)
-            .send()
-            .within(&self.gate, "emr", "DescribeCluster")
+        let request = self.emr().describe_cluster().cluster_id(cluster_id);
+        let output = &self
+            .gate
+            .ask("emr", "DescribeCluster", || request.clone().send())
             .await?;
         let cluster = output.cluster().ok_or_else(|| CollectError {
             service: "emr".into(),
@@ -129,6 +154,12 @@ impl Aws {
                 .map(|r| r.as_str().to_string()),
             os_release_label: text(cluster.os_release_label()),
             collection,
+            service_role: text(cluster.service_role()),
+            instance_profile: text(
+                cluster
+                    .ec2_instance_attributes()
+                    .and_then(|a| a.iam_instance_profile()),
+            ),
             subnet_ids,
             instances: Vec::new(),
             unresolved: Vec::new(),
@@ -150,13 +181,14 @@ impl Aws {
             "emr",
             "ListInstanceGroups",
             |marker| async move {
-                let page = self
-                    .emr
+                let request = self
+                    .emr()
                     .list_instance_groups()
                     .cluster_id(cluster_id)
-                    .set_marker(marker)
-                    .send()
-                    .within(&self.gate, "emr", "ListInstanceGroups")
+                    .set_marker(marker);
+                let page = &self
+                    .gate
+                    .ask("emr", "ListInstanceGroups", || request.clone().send())
                     .await?;
                 let slots = page.instance_groups().iter().filter_map(|group| {
                     Some(InstanceSlot {
@@ -182,13 +214,14 @@ impl Aws {
             "emr",
             "ListInstanceFleets",
             |marker| async move {
-                let page = self
-                    .emr
+                let request = self
+                    .emr()
                     .list_instance_fleets()
                     .cluster_id(cluster_id)
-                    .set_marker(marker)
-                    .send()
-                    .within(&self.gate, "emr", "ListInstanceFleets")
+                    .set_marker(marker);
+                let page = &self
+                    .gate
+                    .ask("emr", "ListInstanceFleets", || request.clone().send())
                     .await?;
                 let mut slots = Vec::new();
                 for fleet in page.instance_fleets() {

@@ -5,7 +5,9 @@
 mod ancestry;
 mod ec2;
 mod emr;
+mod gate;
 mod integrity;
+mod kms;
 mod network;
 mod organizations;
 mod pacing;
@@ -22,20 +24,21 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
+pub use ancestry::SnapshotFacts;
 pub use ec2::{ImageBatch, InstanceTypeBatch};
 pub use network::Lookup;
 pub use organizations::OrgAccount;
-pub use scope::{AssumedCredentials, RoleSpec};
+pub use scope::{AssumedCredentials, PendingScope, RoleSpec};
 
 use crate::facts::CollectError;
 use crate::replay::Recorder;
+pub use gate::DEFAULT_BUDGET;
+use gate::Gate;
 use integrity::{IntegrityInterceptor, MalformedResponse};
-use pacing::{Pacers, PacingInterceptor};
 use recording::RecordingInterceptor;
 
 /// Where the clients send their requests.
@@ -82,9 +85,9 @@ impl CallCounter {
 /// The clients of one account and region.
 #[derive(Debug, Clone)]
 pub struct Aws {
-    ec2: aws_sdk_ec2::Client,
-    emr: aws_sdk_emr::Client,
-    sts: aws_sdk_sts::Client,
+    /// Each service's client, built when first used: most of an organization's scopes only ever ask
+    /// EMR for its clusters, and building clients they never use cost time and memory.
+    clients: Arc<Clients>,
     region: String,
     calls: CallCounter,
     /// What the clients were built from, to derive clients for other regions and assumed roles.
@@ -97,91 +100,15 @@ pub struct Aws {
     gate: Gate,
 }
 
-/// AWS calls in flight for a whole run when no budget is given (`--concurrency`'s default).
-pub const DEFAULT_BUDGET: usize = 16;
-
-/// What bounds each call.
-#[derive(Debug, Clone)]
-struct Gate {
-    /// Calls in flight for the whole run (`--concurrency`): shared by every client of the run, across
-    /// accounts and regions, and taken in turn (the semaphore is fair), so no scope starves another.
-    budget: Arc<tokio::sync::Semaphore>,
-    /// The pace of each service in this account and region (slower after throttling).
-    pacers: Pacers,
-    /// When the run must end (`--timeout`): calls still waiting then fail, later ones fail at once.
-    deadline: Option<tokio::time::Instant>,
-    /// Attempts per call, retries included.
-    max_attempts: u32,
-    /// Operations of this account and region that keep failing with a server error.
-    breaker: Arc<Breaker>,
-}
-
-/// Server errors in a row after which an operation is not asked again in its scope.
-const BREAKER_THRESHOLD: u32 = 3;
-
-/// Per operation of one account and region: how many calls in a row failed with the same server error
-/// (after all their retries). At [`BREAKER_THRESHOLD`] the operation is open: not asked again, every
-/// later call fails at once saying why, and its targets fall back as for any failed call.
-#[derive(Debug, Default)]
-struct Breaker {
-    region: String,
-    state: Mutex<BTreeMap<String, (u32, String)>>,
-}
-
-impl Breaker {
-    fn new(region: &str) -> Breaker {
-        Breaker {
-            region: region.to_string(),
-            state: Mutex::default(),
-        }
-    }
-
-    /// The failure an open operation answers with, without a call.
-    fn refuse(&self, service: &str, action: &str) -> Option<CollectError> {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (count, last) = state.get(&format!("{service}:{action}"))?;
-        (*count >= BREAKER_THRESHOLD).then(|| CollectError {
-            service: service.to_string(),
-            action: action.to_string(),
-            code: "OperationUnavailable".to_string(),
-            message: format!(
-                "{service}:{action} unavailable in {}: {last}, {count} calls in a row",
-                self.region
-            ),
-            status: None,
-        })
-    }
-
-    /// Count a call's outcome: a server error in a row with the same one, or anything else that
-    /// shows the operation answers.
-    fn record(&self, service: &str, action: &str, outcome: Result<(), &CollectError>) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let key = format!("{service}:{action}");
-        match outcome {
-            Err(error) if error.status.is_some_and(|s| s >= 500) => {
-                let signature = format!("HTTP {} {}", error.status.unwrap_or_default(), error.code);
-                let entry = state.entry(key).or_insert((0, signature.clone()));
-                if entry.1 == signature {
-                    entry.0 += 1;
-                } else {
-                    *entry = (1, signature);
-                }
-            }
-            _ => {
-                state.remove(&key);
-            }
-        }
-    }
-}
-
 impl Aws {
     /// Clients from the standard chain: environment, profile (`--profile`), `--region`, and
-    /// `--endpoint-url` or `AWS_ENDPOINT_URL[_EC2|_EMR|_STS]`.
+    /// `--endpoint-url` or `AWS_ENDPOINT_URL[_EC2|_EMR|_KMS|_STS]`.
     pub async fn from_environment(options: &AwsOptions) -> Result<Aws, ConfigError> {
-        // Standard retry: exponential backoff with jitter on throttling (EC2 RequestLimitExceeded, EMR
-        // ThrottlingException), 5xx and connection errors. Not adaptive mode: its client-side rate limiter
-        // starts from the rate it has measured, which for a short CLI run of a few calls means waiting
-        // seconds per call after one throttle (seen: 20 s for five calls).
+        // Standard retry's attempts and backoff (exponential with jitter on throttling, 5xx and connection
+        // errors), applied by the gate (gate.rs) to the service clients and by the SDK to credential
+        // providers. Not adaptive mode: its client-side rate limiter starts from the rate it has measured,
+        // which for a short CLI run of a few calls means waiting seconds per call after one throttle (seen:
+        // 20 s for five calls); pacing.rs paces instead.
         let retry = RetryConfig::standard().with_max_attempts(options.max_attempts.max(1));
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(timeouts())
@@ -243,57 +170,28 @@ impl Aws {
     /// Clients in `region` (which `config` names) with their own call count and identity.
     fn build(config: &SdkConfig, region: String, recorder: Option<&Recorder>) -> Aws {
         let config_region = region.clone();
-        // The SDK's retry quota (a token bucket every retry draws from) runs dry in a long throttled scan,
-        // and then fails calls without retrying them. Attempts are bounded by --max-attempts, the run by
-        // --timeout: no quota on top.
-        let partition = || {
-            RetryPartition::custom("emr-ami-audit")
-                .token_bucket(TokenBucket::unlimited())
-                .build()
-        };
-        let mut ec2 = aws_sdk_ec2::config::Builder::from(config)
-            .interceptor(IntegrityInterceptor)
-            .retry_partition(partition());
-        let mut emr = aws_sdk_emr::config::Builder::from(config)
-            .interceptor(IntegrityInterceptor)
-            .retry_partition(partition());
-        let mut sts = aws_sdk_sts::config::Builder::from(config)
-            .interceptor(IntegrityInterceptor)
-            .retry_partition(partition());
-        if let Some(recorder) = recorder {
-            let interceptor = || RecordingInterceptor {
-                recorder: recorder.clone(),
-            };
-            ec2 = ec2.interceptor(interceptor());
-            emr = emr.interceptor(interceptor());
-            sts = sts.interceptor(interceptor());
-        }
-        let pacers = Pacers::default();
-        ec2 = ec2.interceptor(PacingInterceptor {
-            pacer: Arc::clone(&pacers.ec2),
-        });
-        emr = emr.interceptor(PacingInterceptor {
-            pacer: Arc::clone(&pacers.emr),
-        });
-        sts = sts.interceptor(PacingInterceptor {
-            pacer: Arc::clone(&pacers.sts),
-        });
         Aws {
-            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
-            emr: aws_sdk_emr::Client::from_conf(emr.build()),
-            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            clients: Arc::new(Clients {
+                config: config.clone(),
+                recorder: recorder.cloned(),
+                ec2: Default::default(),
+                emr: Default::default(),
+                kms: Default::default(),
+                sts: Default::default(),
+            }),
             region,
             calls: CallCounter::default(),
             config: config.clone(),
             recorder: recorder.cloned(),
             identity: Arc::default(),
-            gate: Gate {
-                budget: Arc::new(tokio::sync::Semaphore::new(DEFAULT_BUDGET)),
-                pacers,
-                deadline: None,
-                breaker: Arc::new(Breaker::new(&config_region)),
-                max_attempts: config.retry_config().map(|r| r.max_attempts()).unwrap_or(1),
-            },
+            gate: Gate::new(
+                &config_region,
+                config.retry_config().map(|r| r.max_attempts()).unwrap_or(1),
+                config
+                    .retry_config()
+                    .map(|r| r.initial_backoff())
+                    .unwrap_or(Duration::from_secs(1)),
+            ),
         }
     }
 
@@ -317,6 +215,54 @@ impl Aws {
     pub fn calls(&self) -> &CallCounter {
         &self.calls
     }
+}
+
+/// The service clients of one account and region, each built on first use with the checks every answer
+/// goes through (and the recorder, under `--record`).
+#[derive(Debug)]
+struct Clients {
+    config: SdkConfig,
+    recorder: Option<Recorder>,
+    ec2: std::sync::OnceLock<aws_sdk_ec2::Client>,
+    emr: std::sync::OnceLock<aws_sdk_emr::Client>,
+    kms: std::sync::OnceLock<aws_sdk_kms::Client>,
+    sts: std::sync::OnceLock<aws_sdk_sts::Client>,
+}
+
+/// `fn $name(&self) -> &$krate::Client`: the client, built on first use.
+macro_rules! lazy_client {
+    ($name:ident, $krate:ident) => {
+        fn $name(&self) -> &$krate::Client {
+            let clients = &*self.clients;
+            clients.$name.get_or_init(|| {
+                let mut builder = $krate::config::Builder::from(&clients.config)
+                    .interceptor(IntegrityInterceptor)
+                    .retry_config(one_attempt());
+                if let Some(recorder) = &clients.recorder {
+                    builder = builder.interceptor(RecordingInterceptor {
+                        recorder: recorder.clone(),
+                    });
+                }
+                $krate::Client::from_conf(builder.build())
+            })
+        }
+    };
+}
+
+impl Aws {
+    lazy_client!(ec2, aws_sdk_ec2);
+    lazy_client!(emr, aws_sdk_emr);
+    lazy_client!(kms, aws_sdk_kms);
+    lazy_client!(sts, aws_sdk_sts);
+}
+
+/// The service clients make one attempt per request: retries are made by [`Gate::ask`], which frees
+/// the call's slot of the budget while it waits, paces each attempt, and feeds the breaker. (The SDK's
+/// own retries would hold the slot through their backoff, and draw on a retry quota that runs dry in a
+/// long throttled scan.) The loaded configuration keeps its retry settings: the attempts and first
+/// backoff the gate uses, and the retries of credential providers (AssumeRole).
+fn one_attempt() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(1)
 }
 
 fn timeouts() -> TimeoutConfig {
@@ -416,78 +362,6 @@ where
         status: status.filter(|_| code != "MalformedResponse"),
         code: one_line(&code, 100),
         message: one_line(&message, MESSAGE_LIMIT),
-    }
-}
-
-/// An SDK call's future, answered as a fact.
-trait Answer<T, E> {
-    /// The answer, or the failure as a fact; a call still waiting at `deadline` fails with
-    /// `DeadlineReached` (and one made after it fails at once), so the run reports what it has.
-    async fn within(self, gate: &Gate, service: &str, action: &str) -> Result<T, CollectError>;
-}
-
-impl<T, E, F> Answer<T, E> for F
-where
-    F: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    async fn within(self, gate: &Gate, service: &str, action: &str) -> Result<T, CollectError> {
-        if let Some(refused) = gate.breaker.refuse(service, action) {
-            return Err(refused);
-        }
-        // The pace first, so a call waiting its turn in a throttled service holds no slot of the budget
-        // other scopes could use; then a slot, held for the call and the SDK's retries of it.
-        // Three awaits in a row, not one future of them: the nesting of async bodies is deep enough.
-        let late = || deadline_reached(service, action);
-        before(gate.deadline, gate.pacers.wait(service))
-            .await
-            .ok_or_else(late)?;
-        let _permit = before(gate.deadline, gate.budget.acquire())
-            .await
-            .ok_or_else(late)?;
-        let result = before(gate.deadline, self).await.ok_or_else(late)?;
-        let result = result.map_err(|e| collect_error(service, action, &e));
-        gate.breaker
-            .record(service, action, result.as_ref().map(|_| ()));
-        result.map_err(|mut error| {
-            if gate.max_attempts > 1 && is_retried(&error) {
-                error.message = format!(
-                    "{} (gave up after {} attempts)",
-                    error.message, gate.max_attempts
-                );
-            }
-            error
-        })
-    }
-}
-
-/// Whether the SDK's standard retry mode retries this failure (so it failed every attempt):
-/// throttling, server errors and transport failures.
-fn is_retried(error: &CollectError) -> bool {
-    error.status.is_some_and(|s| s >= 500)
-        || pacing::THROTTLING.contains(&error.code.as_str())
-        || matches!(error.code.as_str(), "ConnectionError" | "Timeout")
-}
-
-/// `step`'s output, or `None` when `deadline` passes first.
-async fn before<F: std::future::Future>(
-    deadline: Option<tokio::time::Instant>,
-    step: F,
-) -> Option<F::Output> {
-    match deadline {
-        None => Some(step.await),
-        Some(deadline) => tokio::time::timeout_at(deadline, step).await.ok(),
-    }
-}
-
-/// A call the run's deadline cut short (or never started).
-fn deadline_reached(service: &str, action: &str) -> CollectError {
-    CollectError {
-        service: service.to_string(),
-        action: action.to_string(),
-        code: "DeadlineReached".to_string(),
-        message: "deadline reached (--timeout)".to_string(),
-        status: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! EC2 networking for EA054: subnet → VPC → DHCP options, each a batched Describe call.
 
+use super::Aws;
 use super::settling::{Settled, is_id_not_found, settle_unknown};
-use super::{Answer, Aws};
 use crate::facts::{CollectError, DhcpOptions};
 
 /// Pairs of an asked ID and what was found for it, and the IDs EC2 says don't exist.
@@ -16,12 +16,10 @@ impl Aws {
     pub async fn subnet_vpcs(&self, subnet_ids: &[String]) -> Result<Lookup<String>, CollectError> {
         settle_unknown(subnet_ids, "subnet-", is_id_not_found, |ids| async move {
             self.calls.record("ec2", "DescribeSubnets");
-            let output = self
-                .ec2
-                .describe_subnets()
-                .set_subnet_ids(Some(ids))
-                .send()
-                .within(&self.gate, "ec2", "DescribeSubnets")
+            let request = self.ec2().describe_subnets().set_subnet_ids(Some(ids));
+            let output = &self
+                .gate
+                .ask("ec2", "DescribeSubnets", || request.clone().send())
                 .await?;
             Ok(output
                 .subnets()
@@ -40,12 +38,10 @@ impl Aws {
     ) -> Result<Lookup<String>, CollectError> {
         settle_unknown(vpc_ids, "vpc-", is_id_not_found, |ids| async move {
             self.calls.record("ec2", "DescribeVpcs");
-            let output = self
-                .ec2
-                .describe_vpcs()
-                .set_vpc_ids(Some(ids))
-                .send()
-                .within(&self.gate, "ec2", "DescribeVpcs")
+            let request = self.ec2().describe_vpcs().set_vpc_ids(Some(ids));
+            let output = &self
+                .gate
+                .ask("ec2", "DescribeVpcs", || request.clone().send())
                 .await?;
             Ok(output
                 .vpcs()
@@ -61,12 +57,13 @@ impl Aws {
     pub async fn dhcp_options(&self, ids: &[String]) -> Result<Lookup<DhcpOptions>, CollectError> {
         settle_unknown(ids, "dopt-", is_id_not_found, |ids| async move {
             self.calls.record("ec2", "DescribeDhcpOptions");
-            let output = self
-                .ec2
+            let request = self
+                .ec2()
                 .describe_dhcp_options()
-                .set_dhcp_options_ids(Some(ids))
-                .send()
-                .within(&self.gate, "ec2", "DescribeDhcpOptions")
+                .set_dhcp_options_ids(Some(ids));
+            let output = &self
+                .gate
+                .ask("ec2", "DescribeDhcpOptions", || request.clone().send())
                 .await?;
             Ok(output.dhcp_options().iter().filter_map(dhcp_set).collect())
         })

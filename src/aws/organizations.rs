@@ -3,11 +3,9 @@
 //! role: only the management account or a delegated administrator may list them. Organizations is
 //! global; the SDK sends every region's requests to its one endpoint (us-east-1).
 
-use aws_sdk_ec2::config::retry::{RetryPartition, TokenBucket};
-
+use super::Aws;
 use super::integrity::IntegrityInterceptor;
 use super::paging::{Page, every_page};
-use super::{Answer, Aws};
 use crate::facts::CollectError;
 
 /// A member account as Organizations lists it.
@@ -47,11 +45,7 @@ impl Aws {
     fn organizations(&self) -> aws_sdk_organizations::Client {
         let config = aws_sdk_organizations::config::Builder::from(&self.config)
             .interceptor(IntegrityInterceptor)
-            .retry_partition(
-                RetryPartition::custom("emr-ami-audit")
-                    .token_bucket(TokenBucket::unlimited())
-                    .build(),
-            );
+            .retry_config(super::one_attempt());
         aws_sdk_organizations::Client::from_conf(config.build())
     }
 
@@ -64,11 +58,9 @@ impl Aws {
             "organizations",
             "ListAccounts",
             |token| async move {
-                let output = client
-                    .list_accounts()
-                    .set_next_token(token)
-                    .send()
-                    .within(gate, "organizations", "ListAccounts")
+                let request = client.list_accounts().set_next_token(token);
+                let output = gate
+                    .ask("organizations", "ListAccounts", || request.clone().send())
                     .await?;
                 Ok(Page::new(
                     output.accounts().iter().filter_map(account),
@@ -85,12 +77,12 @@ impl Aws {
         let gate = &self.gate;
         let action = "ListAccountsForParent";
         every_page(&self.calls, "organizations", action, |token| async move {
-            let output = client
+            let request = client
                 .list_accounts_for_parent()
                 .parent_id(ou)
-                .set_next_token(token)
-                .send()
-                .within(gate, "organizations", action)
+                .set_next_token(token);
+            let output = gate
+                .ask("organizations", action, || request.clone().send())
                 .await?;
             Ok(Page::new(
                 output.accounts().iter().filter_map(account),
@@ -106,12 +98,12 @@ impl Aws {
         let gate = &self.gate;
         let action = "ListOrganizationalUnitsForParent";
         every_page(&self.calls, "organizations", action, |token| async move {
-            let output = client
+            let request = client
                 .list_organizational_units_for_parent()
                 .parent_id(ou)
-                .set_next_token(token)
-                .send()
-                .within(gate, "organizations", action)
+                .set_next_token(token);
+            let output = gate
+                .ask("organizations", action, || request.clone().send())
                 .await?;
             Ok(Page::new(
                 output

@@ -1,22 +1,29 @@
-//! Client-side pacing per account, region and service: a token bucket whose rate is unlimited until the
-//! service throttles, then halved on each throttled attempt (at most once per [`DECREASE_INTERVAL`],
-//! never under [`FLOOR`]) and raised additively on each successful one ([`INCREASE`] requests per second
-//! per second), lifted altogether after [`RELEASE`] without a throttle. Unlike the SDK's adaptive mode
-//! it starts unlimited and recovers within seconds, so a short run with one throttle does not stall.
+//! Client-side pacing per account, region and throttling bucket (a service, or an EMR action): a token
+//! bucket whose rate is unlimited until the bucket is throttled, then cut on each throttled attempt
+//! (at most once per [`DECREASE_INTERVAL`], never under [`FLOOR`]) to half the rate sent at, or to 90%
+//! of what the service recently let through if that is more, and raised on each successful one by
+//! [`INCREASE`] of itself per second (at least 1 request per second per second), lifted altogether
+//! after [`RELEASE`] without a throttle. Cutting to what got through settles at a rate limit at once,
+//! just under it, and the slow rise finds it again without a burst of refusals. Unlike the SDK's adaptive mode it starts unlimited and recovers within seconds,
+//! so a short run with one throttle does not stall.
+//!
+//! Throttling that slowing down does not ease is not a rate limit: after a halving, if the first whole
+//! span of attempts at the lower rate lost accepted requests in proportion while the throttled share stayed
+//! (and stayed modest), the pace is lifted and that share is noise, which slows nothing until the
+//! throttled share grows well past it ([`Pacer::judge`]).
 //!
 //! The arithmetic takes the time as an argument, so it is tested without sleeping.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::config::interceptors::AfterDeserializationInterceptorContextRef;
-use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_ec2::error::BoxError;
-
 /// The slowest pace: one request a second.
 pub(super) const FLOOR: f64 = 1.0;
-/// Requests per second added to the rate per second of successful attempts.
-pub(super) const INCREASE: f64 = 10.0;
+/// The share of itself the rate rises by per second of successful attempts.
+pub(super) const INCREASE: f64 = 0.1;
+/// What a cut keeps of the rate recently let through.
+const KEEP: f64 = 0.9;
 /// Throttles closer together than this halve the rate once: the calls in flight when the service
 /// started throttling all come back throttled, and are one signal.
 pub(super) const DECREASE_INTERVAL: Duration = Duration::from_secs(1);
@@ -42,7 +49,62 @@ pub(super) struct Pacer {
     /// Requests sent in the current and the previous second, to know the rate sent at when the first
     /// throttle comes.
     window: (Instant, u32, u32),
+    /// Outcomes of the current span of [`SAMPLE`] attempts, and of the last whole one.
+    outcomes: Outcomes,
+    last_span: Option<Outcomes>,
+    /// Set when the rate was halved: how the span before went, to compare with the first whole span
+    /// at the lower rate.
+    probe: Option<Probe>,
+    /// The share of attempts throttled whatever the rate (see [`Pacer::judge`]); `None`: throttling is
+    /// taken as a sign of going too fast.
+    noise: Option<f64>,
 }
+
+/// Attempts answered in a span of time, and how many of them throttled.
+#[derive(Debug, Clone, Copy)]
+struct Outcomes {
+    start: Instant,
+    end: Instant,
+    attempts: u32,
+    throttled: u32,
+}
+
+impl Outcomes {
+    fn new(start: Instant) -> Outcomes {
+        Outcomes {
+            start,
+            end: start,
+            attempts: 0,
+            throttled: 0,
+        }
+    }
+
+    /// Attempts accepted per second.
+    fn accepted(&self) -> f64 {
+        let span = self.end.saturating_duration_since(self.start).as_secs_f64();
+        f64::from(self.attempts.saturating_sub(self.throttled)) / span.max(0.05)
+    }
+
+    fn throttled_share(&self) -> f64 {
+        f64::from(self.throttled) / f64::from(self.attempts.max(1))
+    }
+}
+
+/// The span before a halving.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    at: Instant,
+    before: Outcomes,
+}
+
+/// Attempts in a span, the unit throttling is judged by: fewer say too little (at 10 attempts, one
+/// throttle more or less is a share of 10%), and a span of time would hold too few at a low rate.
+const SAMPLE: u32 = 20;
+/// How much more than its noise the throttled share must be for throttling to mean "too fast" again.
+const NOISE_MARGIN: f64 = 0.1;
+/// A throttled share above this is never taken as noise: slowing down is then the only sane answer
+/// (and a limit's burst can make the span before a halving look better than the limit).
+const NOISE_CEILING: f64 = 0.4;
 
 impl Pacer {
     pub(super) fn new(now: Instant) -> Pacer {
@@ -54,7 +116,17 @@ impl Pacer {
             decreased: None,
             throttled: None,
             window: (now, 0, 0),
+            outcomes: Outcomes::new(now),
+            last_span: None,
+            probe: None,
+            noise: None,
         }
+    }
+
+    /// The share of attempts found to be throttled whatever the rate, if it was found so.
+    #[cfg(test)]
+    pub(super) fn noise(&self) -> Option<f64> {
+        self.noise
     }
 
     /// The current rate (`None`: unlimited).
@@ -80,6 +152,7 @@ impl Pacer {
 
     /// An attempt answered with a throttling error at `now`: halve the rate.
     pub(super) fn throttled(&mut self, now: Instant) {
+        self.tally(now, true);
         self.refill(now);
         self.throttled = Some(now);
         self.raised = now.max(self.raised);
@@ -89,23 +162,48 @@ impl Pacer {
         {
             return;
         }
+        let share = self.recent(now).map(|(_, share)| share);
+        // Throttling found not to depend on the rate slows nothing, unless it grows well past its noise.
+        if let Some(noise) = self.noise {
+            if share.is_none_or(|share| share <= noise + NOISE_MARGIN) {
+                return;
+            }
+            self.noise = None;
+        }
+        // A halving being judged is not piled on, unless most attempts are throttled.
+        if self.probe.is_some() && share.is_none_or(|share| share <= NOISE_CEILING) {
+            return;
+        }
         self.decreased = Some(now);
+        if self.probe.is_none()
+            && let Some(before) = self.last_span
+        {
+            self.probe = Some(Probe { at: now, before });
+        }
         let base = self
             .rate
-            .unwrap_or_else(|| self.measured().max(FIRST_THROTTLE_RATE));
-        let rate = (base / 2.0).max(FLOOR);
-        self.rate = Some(rate);
+            .unwrap_or_else(|| self.measured(now).max(FIRST_THROTTLE_RATE));
+        // Mostly throttled: what the service let through is the rate it allows; a halving at a time
+        // would take seconds of refusals to get there.
+        let rate = match self.recent(now) {
+            Some((accepted_rate, share)) if share > 0.5 => KEEP * accepted_rate,
+            Some((accepted_rate, _)) => (KEEP * accepted_rate).clamp(base / 2.0, base.max(1.0)),
+            None => base / 2.0,
+        };
+        self.rate = Some(rate.max(FLOOR));
+        tracing::debug!("throttled: pace {:.1} requests/s", rate.max(FLOOR));
         // What was saved up goes: the requests after a throttle wait their turn.
         self.tokens = self.tokens.min(0.0);
     }
 
     /// An attempt answered at `now` without throttling: raise the rate a little.
     pub(super) fn answered(&mut self, now: Instant) {
+        self.tally(now, false);
         self.refill(now);
         let elapsed = now.saturating_duration_since(self.raised).as_secs_f64();
         self.raised = now.max(self.raised);
         if let Some(rate) = self.rate {
-            self.rate = Some(rate + INCREASE * elapsed);
+            self.rate = Some(rate + (INCREASE * rate).max(FLOOR) * elapsed);
         }
     }
 
@@ -114,19 +212,73 @@ impl Pacer {
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
         self.refilled = now.max(self.refilled);
-        let Some(rate) = self.rate else {
-            return;
-        };
         if self
             .throttled
             .is_none_or(|at| now.saturating_duration_since(at) >= RELEASE)
         {
+            // Quiet for a while: unlimited, and what was learnt about noise is forgotten.
             self.rate = None;
             self.tokens = 0.0;
+            self.noise = None;
+            self.probe = None;
             return;
         }
+        let Some(rate) = self.rate else {
+            return;
+        };
         // A second's worth of requests may be saved up, at least one.
         self.tokens = (self.tokens + elapsed * rate).min(rate.max(1.0));
+    }
+
+    /// Count an attempt's outcome in its span; at each whole span, judge the last halving.
+    fn tally(&mut self, now: Instant, throttled: bool) {
+        self.outcomes.attempts += 1;
+        self.outcomes.throttled += u32::from(throttled);
+        self.outcomes.end = now.max(self.outcomes.end);
+        if self.outcomes.attempts >= SAMPLE {
+            let finished = self.outcomes;
+            self.outcomes = Outcomes::new(now);
+            self.last_span = Some(finished);
+            self.judge(finished);
+        }
+    }
+
+    /// After a halving, the first whole span at the lower rate tells a rate limit from throttling that
+    /// has nothing to do with the rate (a shared account's limits spent by others, an overloaded
+    /// service, a fault injector). Over a limit, slowing down leaves the accepted requests as they were
+    /// (the limit) or makes throttles rare; otherwise it loses accepted requests in proportion and the
+    /// throttled share stays. Then the pace goes back to unlimited and that share is taken as noise.
+    fn judge(&mut self, after: Outcomes) {
+        let Some(probe) = self.probe else {
+            return;
+        };
+        if after.start < probe.at {
+            return;
+        }
+        self.probe = None;
+        let before = probe.before;
+        tracing::debug!(
+            "judging a halving: before {}/{} throttled, after {}/{}",
+            before.throttled,
+            before.attempts,
+            after.throttled,
+            after.attempts
+        );
+        if before.throttled == 0 {
+            return;
+        }
+        let accepted_lost = after.accepted() <= 0.65 * before.accepted();
+        let throttles_stayed = after.throttled_share() >= 0.5 * before.throttled_share();
+        let modest = after.throttled_share().max(before.throttled_share()) <= NOISE_CEILING;
+        if accepted_lost && throttles_stayed && modest {
+            tracing::debug!(
+                "throttling of {:.0}% does not ease when slowing down: not a rate limit",
+                100.0 * after.throttled_share()
+            );
+            self.noise = Some(after.throttled_share().max(before.throttled_share()));
+            self.rate = None;
+            self.tokens = 0.0;
+        }
     }
 
     fn count(&mut self, now: Instant) {
@@ -144,47 +296,74 @@ impl Pacer {
         *current += 1;
     }
 
-    /// Requests a second recently sent.
-    fn measured(&self) -> f64 {
-        f64::from(self.window.1.max(self.window.2))
+    /// Requests a second recently sent: the last whole second's, or the current one's so far (at least
+    /// 50 ms of it, so the first few requests of a run are not taken for a slow rate).
+    fn measured(&self, now: Instant) -> f64 {
+        let (start, previous, current) = self.window;
+        let elapsed = now.saturating_duration_since(start).as_secs_f64();
+        f64::from(previous).max(f64::from(current) / elapsed.clamp(0.05, 1.0))
     }
-}
 
-/// The pacers of one account and region, one per service.
-#[derive(Debug, Clone)]
-pub(super) struct Pacers {
-    pub(super) ec2: Arc<Mutex<Pacer>>,
-    pub(super) emr: Arc<Mutex<Pacer>>,
-    pub(super) sts: Arc<Mutex<Pacer>>,
-}
-
-impl Default for Pacers {
-    fn default() -> Pacers {
-        let now = Instant::now();
-        let pacer = || Arc::new(Mutex::new(Pacer::new(now)));
-        Pacers {
-            ec2: pacer(),
-            emr: pacer(),
-            sts: pacer(),
+    /// Over the last span and this one so far (with enough attempts to say): attempts accepted per
+    /// second, and the share throttled.
+    fn recent(&self, now: Instant) -> Option<(f64, f64)> {
+        let current = self.outcomes;
+        let mut span = now
+            .saturating_duration_since(current.start)
+            .as_secs_f64()
+            .max(0.05);
+        let (mut attempts, mut throttled) = (current.attempts, current.throttled);
+        if let Some(last) = self.last_span {
+            span += last.end.saturating_duration_since(last.start).as_secs_f64();
+            attempts += last.attempts;
+            throttled += last.throttled;
         }
+        (attempts >= SAMPLE).then(|| {
+            (
+                f64::from(attempts.saturating_sub(throttled)) / span,
+                f64::from(throttled) / f64::from(attempts),
+            )
+        })
     }
 }
+
+/// The pacers of one account and region, one per throttling bucket: EC2 and STS throttle an account's
+/// requests per service (EC2's non-mutating actions share one bucket), EMR per action (DescribeCluster
+/// and ListInstanceGroups have limits of their own), so a throttled EMR action slows no other.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Pacers(Arc<Mutex<BTreeMap<String, Arc<Mutex<Pacer>>>>>);
 
 impl Pacers {
-    pub(super) fn of(&self, service: &str) -> &Arc<Mutex<Pacer>> {
-        match service {
-            "emr" => &self.emr,
-            "sts" => &self.sts,
-            _ => &self.ec2,
+    fn of(&self, service: &str, action: &str) -> Arc<Mutex<Pacer>> {
+        let bucket = match service {
+            "emr" => format!("{service}:{action}"),
+            _ => service.to_string(),
+        };
+        let mut pacers = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(
+            pacers
+                .entry(bucket)
+                .or_insert_with(|| Arc::new(Mutex::new(Pacer::new(Instant::now())))),
+        )
+    }
+
+    /// Wait for the pace of `service:action`'s bucket before sending a request.
+    pub(super) async fn wait(&self, service: &str, action: &str) {
+        let wait = lock(&self.of(service, action)).reserve(Instant::now());
+        if !wait.is_zero() {
+            tracing::debug!("pacing {service}:{action}: waiting {} ms", wait.as_millis());
+            tokio::time::sleep(wait).await;
         }
     }
 
-    /// Wait for `service`'s pace before sending a request.
-    pub(super) async fn wait(&self, service: &str) {
-        let wait = lock(self.of(service)).reserve(Instant::now());
-        if !wait.is_zero() {
-            tracing::debug!("pacing {service}: waiting {} ms", wait.as_millis());
-            tokio::time::sleep(wait).await;
+    /// An attempt of `service:action` was throttled (`true`) or answered otherwise.
+    pub(super) fn attempted(&self, service: &str, action: &str, throttled: bool) {
+        let pacer = self.of(service, action);
+        let mut pacer = lock(&pacer);
+        if throttled {
+            pacer.throttled(Instant::now());
+        } else {
+            pacer.answered(Instant::now());
         }
     }
 }
@@ -204,60 +383,6 @@ pub(super) const THROTTLING: [&str; 8] = [
     "RequestThrottled",
     "SlowDown",
 ];
-
-/// Whether an answer is a throttling error: its `x-amzn-errortype` header, or its XML `<Code>` or JSON
-/// `__type`, names a throttling code (HTTP 429 always is).
-fn is_throttling(status: u16, errortype: Option<&str>, body: &[u8]) -> bool {
-    if status == 429 {
-        return true;
-    }
-    if (200..300).contains(&status) {
-        return false;
-    }
-    let named = |code: &str| THROTTLING.contains(&code.split(':').next().unwrap_or(code).trim());
-    if errortype.is_some_and(named) {
-        return true;
-    }
-    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-    THROTTLING.iter().any(|code| {
-        text.contains(&format!("<Code>{code}</Code>"))
-            || text.contains(&format!("\"__type\":\"{code}\""))
-            || text.contains(&format!("#{code}\""))
-    })
-}
-
-/// Tells a service's pacer how each attempt was answered (the SDK retries inside a call, so each
-/// throttled attempt is seen here, not only the call's last).
-#[derive(Debug, Clone)]
-pub(super) struct PacingInterceptor {
-    pub(super) pacer: Arc<Mutex<Pacer>>,
-}
-
-impl Intercept for PacingInterceptor {
-    fn name(&self) -> &'static str {
-        "emr-ami-audit-pacing"
-    }
-
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let response = context.response();
-        let status = response.status().as_u16();
-        let errortype = response.headers().get("x-amzn-errortype");
-        let body = response.body().bytes().unwrap_or_default();
-        let now = Instant::now();
-        let mut pacer = lock(&self.pacer);
-        if is_throttling(status, errortype, body) {
-            pacer.throttled(now);
-        } else {
-            pacer.answered(now);
-        }
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -315,7 +440,7 @@ mod tests {
     }
 
     #[test]
-    fn the_rate_rises_additively_and_is_lifted_seconds_after_the_last_throttle() {
+    fn the_rate_rises_and_is_lifted_seconds_after_the_last_throttle() {
         let t0 = Instant::now();
         let mut pacer = Pacer::new(t0);
         pacer.throttled(t0);
@@ -324,11 +449,11 @@ mod tests {
         pacer.throttled(t + DECREASE_INTERVAL);
         let t = t + DECREASE_INTERVAL;
         assert_eq!(pacer.rate(), Some(2.5));
-        // Two seconds of answers: + INCREASE a second.
+        // Two seconds of answers: + INCREASE of the rate a second, at least 1.
         pacer.answered(t + ms(1000));
         pacer.answered(t + ms(2000));
         let rate = pacer.rate().expect("still limited");
-        assert!((rate - (2.5 + 2.0 * INCREASE)).abs() < 1e-9, "{rate}");
+        assert!((rate - 4.5).abs() < 1e-9, "{rate}");
         // RELEASE after the last throttle, no limit at all.
         pacer.answered(t + RELEASE);
         assert_eq!(pacer.rate(), None);
@@ -351,23 +476,99 @@ mod tests {
         assert!(free as f64 <= rate.ceil(), "{free} free at rate {rate}");
     }
 
+    /// `per_second` attempts a second for `seconds` from `start`, each throttled when `throttle` says.
+    fn traffic(
+        pacer: &mut Pacer,
+        start: Instant,
+        seconds: u64,
+        per_second: u64,
+        mut throttle: impl FnMut(u64) -> bool,
+    ) -> Instant {
+        let step = 1000 / per_second;
+        let mut t = start;
+        for n in 0..seconds * per_second {
+            t = start + ms(n * step);
+            if throttle(n) {
+                pacer.throttled(t);
+            } else {
+                pacer.answered(t);
+            }
+        }
+        t
+    }
+
     #[test]
-    fn throttling_answers_are_told_from_others() {
-        let ec2 = b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors></Response>";
-        assert!(is_throttling(503, None, ec2));
-        let emr = br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
-        assert!(is_throttling(400, None, emr));
-        assert!(is_throttling(
-            400,
-            Some("ThrottlingException:http://internal"),
-            b""
-        ));
-        let sts = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code></Error></ErrorResponse>";
-        assert!(is_throttling(400, None, sts));
-        assert!(is_throttling(429, None, b""));
-        let denied = b"<Response><Errors><Error><Code>UnauthorizedOperation</Code></Error></Errors></Response>";
-        assert!(!is_throttling(403, None, denied));
-        assert!(!is_throttling(500, None, b"<Code>InternalError</Code>"));
-        assert!(!is_throttling(200, None, b"<Code>Throttling</Code>"));
+    fn throttling_that_stays_when_slowing_down_is_noise_and_the_pace_is_lifted() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(t0);
+        // 200 a second, every tenth throttled: the first throttles halve the rate.
+        let t = traffic(&mut pacer, t0, 2, 200, |n| n % 10 == 9);
+        // At the lower rate, still every tenth throttled and the accepted ones halve too.
+        let t = traffic(&mut pacer, t + ms(5), 3, 100, |n| n % 10 == 9);
+        assert_eq!(pacer.rate(), None, "lifted: slowing down did not help");
+        let noise = pacer.noise().expect("noise measured");
+        assert!((noise - 0.1).abs() < 0.02, "{noise}");
+        // More of the same changes nothing.
+        traffic(&mut pacer, t + ms(5), 2, 200, |n| n % 10 == 9);
+        assert_eq!(pacer.rate(), None);
+    }
+
+    #[test]
+    fn a_rate_limit_keeps_the_pace_down() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(t0);
+        // 200 a second against a limit of 20: everything past the 20th of each second throttled.
+        let t = traffic(&mut pacer, t0, 2, 200, |n| n % 200 >= 20);
+        // Slower, the limit still lets 20 through: the accepted requests did not drop.
+        traffic(&mut pacer, t + ms(5), 2, 50, |n| n % 50 >= 20);
+        assert!(pacer.rate().is_some(), "still paced");
+        assert_eq!(pacer.noise(), None);
+    }
+
+    #[test]
+    fn noise_that_grows_past_its_margin_slows_down_again() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(t0);
+        let t = traffic(&mut pacer, t0, 2, 200, |n| n % 10 == 9);
+        let t = traffic(&mut pacer, t + ms(5), 3, 100, |n| n % 10 == 9);
+        assert_eq!(pacer.rate(), None);
+        // Now half of them throttled: well past the noise.
+        traffic(&mut pacer, t + ms(5), 2, 200, |n| n % 2 == 1);
+        assert!(pacer.rate().is_some(), "slowed down again");
+    }
+
+    #[test]
+    fn heavy_throttling_is_never_noise() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(t0);
+        // A limit with a burst: 300 a second, 30 accepted the first seconds, then 10 at the lower rate.
+        let t = traffic(&mut pacer, t0, 2, 300, |n| n % 300 >= 30);
+        traffic(&mut pacer, t + ms(5), 2, 150, |n| n % 150 >= 10);
+        assert!(pacer.rate().is_some(), "still paced");
+        assert_eq!(pacer.noise(), None);
+    }
+
+    #[test]
+    fn mostly_throttled_goes_straight_to_the_rate_let_through() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(t0);
+        // 300 a second against a limit of 20 a second: after the first whole second, the rate is about
+        // what got through, not 300 halved a second at a time.
+        traffic(&mut pacer, t0, 2, 300, |n| n % 300 >= 20);
+        let rate = pacer.rate().expect("paced");
+        assert!(rate <= 40.0, "{rate}");
+    }
+
+    #[test]
+    fn the_first_throttle_halves_the_rate_sent_at_not_an_early_guess() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(t0);
+        // 300 a second for 100 ms, then one throttle.
+        for n in 0..30 {
+            pacer.reserve(t0 + Duration::from_micros(n * 3333));
+        }
+        pacer.throttled(t0 + ms(100));
+        let rate = pacer.rate().expect("paced");
+        assert!((140.0..=160.0).contains(&rate), "{rate}");
     }
 }

@@ -14,7 +14,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use super::{Answer, Aws, CallCounter};
+use super::{Aws, CallCounter};
 use crate::facts::CollectError;
 
 /// The role to assume in each account.
@@ -52,10 +52,16 @@ impl AssumedRole {
             .cloned()
     }
 
-    async fn renew(&self) -> provider::Result {
+    /// Assume the role again. `in_budget`: take a slot of the budget for the call, as when the account
+    /// is set up; not when the SDK asks for credentials in the middle of a request, which already holds
+    /// its slot (waiting for a second one could wait on itself).
+    async fn renew(&self, in_budget: bool) -> provider::Result {
         self.calls.record("sts", "AssumeRole");
         let credentials = {
-            let _permit = self.budget.acquire().await;
+            let _permit = match in_budget {
+                true => self.budget.acquire().await.ok(),
+                false => None,
+            };
             self.inner.provide_credentials().await?
         };
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials.clone());
@@ -76,7 +82,7 @@ impl ProvideCredentials for AssumedRole {
         provider::future::ProvideCredentials::new(async move {
             match self.fresh() {
                 Some(credentials) => Ok(credentials),
-                None => self.renew().await,
+                None => self.renew(false).await,
             }
         })
     }
@@ -128,6 +134,24 @@ impl Aws {
         }
     }
 
+    /// What [`scoped`](Self::scoped) would build, without building it yet: an organization's thousands
+    /// of account × region scopes wait their turn as a few hundred bytes each, not as three SDK clients.
+    /// The scope answers [`caller_account`](Self::caller_account) from `home`'s answer (the same
+    /// credentials in another region are the same account).
+    pub fn pending(
+        &self,
+        region: &str,
+        credentials: Option<AssumedCredentials>,
+        home: &Aws,
+    ) -> PendingScope {
+        PendingScope {
+            base: self.clone(),
+            region: region.to_string(),
+            credentials,
+            identity: std::sync::Arc::clone(&home.identity),
+        }
+    }
+
     /// The same account's clients in another region (a parent image copied from there), counting
     /// their calls with these and sharing who the caller is.
     pub fn in_region(&self, region: &str) -> Aws {
@@ -157,7 +181,7 @@ impl Aws {
             budget: std::sync::Arc::clone(&self.gate.budget),
         };
         assumed
-            .renew()
+            .renew(true)
             .await
             .map_err(|error| assume_role_error(&role.role_arn, &error))?;
         Ok(AssumedCredentials(SharedCredentialsProvider::new(assumed)))
@@ -166,11 +190,10 @@ impl Aws {
     /// The regions enabled for the account (DescribeRegions leaves out opt-in regions not opted in).
     pub async fn enabled_regions(&self) -> Result<Vec<String>, CollectError> {
         self.calls.record("ec2", "DescribeRegions");
-        let output = self
-            .ec2
-            .describe_regions()
-            .send()
-            .within(&self.gate, "ec2", "DescribeRegions")
+        let request = self.ec2().describe_regions();
+        let output = &self
+            .gate
+            .ask("ec2", "DescribeRegions", || request.clone().send())
             .await?;
         let mut regions: Vec<String> = output
             .regions()
@@ -196,5 +219,23 @@ mod tests {
         assert!(still_fresh(Some(now + Duration::from_secs(301)), now));
         assert!(!still_fresh(Some(now + Duration::from_secs(300)), now));
         assert!(!still_fresh(Some(now - Duration::from_secs(1)), now));
+    }
+}
+
+/// Clients for one account and region, to be built when their turn comes ([`Aws::pending`]).
+#[derive(Debug, Clone)]
+pub struct PendingScope {
+    base: Aws,
+    region: String,
+    credentials: Option<AssumedCredentials>,
+    identity: std::sync::Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl PendingScope {
+    /// The clients.
+    pub fn build(self) -> Aws {
+        let mut aws = self.base.scoped(&self.region, self.credentials);
+        aws.identity = self.identity;
+        aws
     }
 }

@@ -1,11 +1,11 @@
 //! STS: who is calling.
 
-use super::{Answer, Aws};
+use super::Aws;
 use crate::facts::CollectError;
 
 impl Aws {
     /// The caller's account ID (GetCallerIdentity), asked once however many regions share the
-    /// credentials (see [`Aws::with_identity_of`]).
+    /// credentials (see [`Aws::pending`]).
     pub async fn caller_account(&self) -> Result<String, CollectError> {
         // Only an answer is kept: after a failure, the next region asks again.
         self.identity
@@ -16,11 +16,10 @@ impl Aws {
 
     async fn ask_caller_account(&self) -> Result<String, CollectError> {
         self.calls.record("sts", "GetCallerIdentity");
-        let output = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .within(&self.gate, "sts", "GetCallerIdentity")
+        let request = self.sts().get_caller_identity();
+        let output = &self
+            .gate
+            .ask("sts", "GetCallerIdentity", || request.clone().send())
             .await?;
         output
             .account()
@@ -32,12 +31,5 @@ impl Aws {
                 message: "the answer named no account".into(),
                 status: None,
             })
-    }
-
-    /// These clients, answering [`caller_account`](Self::caller_account) from `other`'s answer: the same
-    /// credentials in another region are the same account.
-    pub fn with_identity_of(mut self, other: &Aws) -> Aws {
-        self.identity = std::sync::Arc::clone(&other.identity);
-        self
     }
 }

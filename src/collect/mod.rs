@@ -1,6 +1,7 @@
 //! From targets to facts: which calls to make, batched and made once per run.
 
 mod clusters;
+mod root_keys;
 mod trace;
 
 pub use clusters::{ClusterSelection, DescribedClusters, describe_clusters};
@@ -59,10 +60,17 @@ pub async fn collect(aws: &Aws, wanted: &Wanted) -> Collected {
         .values()
         .filter_map(|e| Some((e.image_id.clone(), e.found()?.clone())))
         .collect();
-    let ((), mut lineages) = tokio::join!(
+    let root_keys = &mut BTreeMap::new();
+    let ((), (), mut lineages) = tokio::join!(
         fill_launch_access(aws, &mut images, caller_ok, launcher),
+        root_keys::collect(aws, &found, caller_ok, root_keys),
         trace::lineages(aws, &found, caller_ok),
     );
+    for (id, key) in std::mem::take(root_keys) {
+        if let Some(evidence) = images.get_mut(&id) {
+            evidence.root_key = key;
+        }
+    }
     for (id, evidence) in images.iter_mut() {
         evidence.lineage = lineages.remove(id);
     }
@@ -142,6 +150,7 @@ async fn describe_images(aws: &Aws, ids: &[String]) -> BTreeMap<String, ImageEvi
                     image_id: id.clone(),
                     lookup,
                     launch_access: LaunchAccess::NotFetched,
+                    root_key: crate::facts::RootKey::NotFetched,
                     lineage: None,
                 },
             );

@@ -54,6 +54,10 @@ pub struct ClusterFacts {
     pub repo_upgrade_on_boot: Option<String>,
     pub os_release_label: Option<String>,
     pub collection: Option<InstanceCollection>,
+    /// The EMR service role (`ServiceRole`: a name or an ARN).
+    pub service_role: Option<String>,
+    /// The EC2 instance profile (`JobFlowRole`, DescribeCluster's `IamInstanceProfile`).
+    pub instance_profile: Option<String>,
     pub subnet_ids: Vec<String>,
     pub instances: Vec<InstanceSlot>,
     /// Launch plans only: values (`Ref`, `Fn::…`) that could not be resolved, as `path: reason`.

@@ -2,6 +2,7 @@
 
 use super::error::CollectError;
 use super::image::{ImageFacts, LaunchPermission};
+use super::kms::RootKey;
 use super::lineage::Lineage;
 
 /// What DescribeImages said about one requested AMI.
@@ -33,6 +34,8 @@ pub struct ImageEvidence {
     pub image_id: String,
     pub lookup: ImageLookup,
     pub launch_access: LaunchAccess,
+    /// The KMS key of an encrypted root snapshot (EA033).
+    pub root_key: RootKey,
     /// The chain back to the image's base, when the image was found.
     pub lineage: Option<Lineage>,
 }

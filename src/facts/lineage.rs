@@ -540,8 +540,86 @@ pub fn text_parent(image: &ImageFacts) -> Option<TextParent> {
                 evidence,
             });
         }
+        // Copies often keep Amazon's own description ("Amazon Linux 2 AMI 2.0.… x86_64 HVM gp2"),
+        // which names the base as surely as its name does: read it as that name.
+        if let Some(name) = name_from_amazon_description(text)
+            && Some(name.as_str()) != image.name.as_deref()
+        {
+            return Some(TextParent::Name {
+                evidence: format!("{evidence} (Amazon Linux's description of {name})"),
+                name,
+                source: LinkSource::Text,
+            });
+        }
     }
     None
+}
+
+/// The name of the Amazon Linux AMI whose own description `text` carries:
+/// - `Amazon Linux 2023 AMI 2023.6.20241111.0 x86_64 HVM kernel-6.1` → `al2023-ami-2023.6.20241111.0-kernel-6.1-x86_64`
+/// - `Amazon Linux 2 AMI 2.0.20260930.0 x86_64 HVM gp2` → `amzn2-ami-hvm-2.0.20260930.0-x86_64-gp2`
+/// - `Amazon Linux 2 Kernel 5.10 AMI 2.0.… x86_64 HVM gp2` → `amzn2-ami-kernel-5.10-hvm-2.0.…-x86_64-gp2`
+/// - `Amazon Linux AMI 2018.03.0.20180811 x86_64 HVM gp2` → `amzn-ami-hvm-2018.03.0.20180811-x86_64-gp2`
+///
+/// `Minimal` before `HVM` gives the `-minimal` images. Anything else in those places: `None`.
+pub fn name_from_amazon_description(text: &str) -> Option<String> {
+    let start = text.find("Amazon Linux ")?;
+    let words: Vec<&str> = text[start..].split_whitespace().skip(2).collect();
+    let (generation, rest) = match *words.first()? {
+        "2023" => ("al2023", &words[1..]),
+        "2" => ("amzn2", &words[1..]),
+        "AMI" => ("amzn", &words[..]),
+        _ => return None,
+    };
+    // An AL2 kernel line comes before `AMI`: `Kernel 5.10 AMI …`.
+    let (kernel, rest) = match rest {
+        ["Kernel", line, rest @ ..] if generation == "amzn2" && is_version(line) => {
+            (Some(*line), rest)
+        }
+        _ => (None, rest),
+    };
+    let ["AMI", version, arch, rest @ ..] = rest else {
+        return None;
+    };
+    if !is_version(version) || date_stamp(version).is_none() {
+        return None;
+    }
+    if !matches!(*arch, "x86_64" | "arm64") {
+        return None;
+    }
+    let (minimal, rest) = match rest {
+        ["Minimal", rest @ ..] => ("-minimal", rest),
+        _ => ("", rest),
+    };
+    let ["HVM", last, ..] = rest else {
+        return None;
+    };
+    let simple =
+        |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
+    match generation {
+        "al2023" => {
+            let line = last.strip_prefix("kernel-").filter(|l| is_version(l))?;
+            Some(format!(
+                "al2023-ami{minimal}-{version}-kernel-{line}-{arch}"
+            ))
+        }
+        _ if !simple(last) => None,
+        "amzn2" => {
+            let kernel = kernel.map(|k| format!("-kernel-{k}")).unwrap_or_default();
+            Some(format!(
+                "amzn2-ami{minimal}{kernel}-hvm-{version}-{arch}-{last}"
+            ))
+        }
+        _ => Some(format!("amzn-ami{minimal}-hvm-{version}-{arch}-{last}")),
+    }
+}
+
+/// Dot-separated numbers: `5.10`, `2.0.20260930.0`.
+fn is_version(word: &str) -> bool {
+    word.contains('.')
+        && word
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Whitespace-separated words with surrounding punctuation trimmed.
@@ -707,6 +785,95 @@ mod tests {
             &[],
         );
         assert_eq!(text_parent(&own), None);
+    }
+
+    #[test]
+    fn amazon_linux_descriptions_name_their_image() {
+        let cases = [
+            (
+                "Amazon Linux 2 AMI 2.0.20260930.0 x86_64 HVM gp2",
+                "amzn2-ami-hvm-2.0.20260930.0-x86_64-gp2",
+            ),
+            (
+                "Amazon Linux 2023 AMI 2023.6.20241111.0 x86_64 HVM kernel-6.1",
+                "al2023-ami-2023.6.20241111.0-kernel-6.1-x86_64",
+            ),
+            (
+                "Amazon Linux 2023 AMI 2023.12.20260727.0 arm64 Minimal HVM kernel-6.12",
+                "al2023-ami-minimal-2023.12.20260727.0-kernel-6.12-arm64",
+            ),
+            (
+                "Amazon Linux 2 Kernel 5.10 AMI 2.0.20260727.0 x86_64 HVM gp2",
+                "amzn2-ami-kernel-5.10-hvm-2.0.20260727.0-x86_64-gp2",
+            ),
+            (
+                "Amazon Linux AMI 2018.03.0.20180811 x86_64 HVM gp2",
+                "amzn-ami-hvm-2018.03.0.20180811-x86_64-gp2",
+            ),
+            // A copy that keeps the description after words of its own.
+            (
+                "Hardened copy of Amazon Linux 2 AMI 2.0.20260930.0 x86_64 HVM gp2",
+                "amzn2-ami-hvm-2.0.20260930.0-x86_64-gp2",
+            ),
+        ];
+        for (description, name) in cases {
+            assert_eq!(
+                name_from_amazon_description(description).as_deref(),
+                Some(name),
+                "{description}"
+            );
+            // The name read is one of the families the newest-image lookup knows.
+            assert!(family_pattern(name).is_some(), "{name}");
+        }
+        for not_one in [
+            "Amazon Linux 2 based golden image",
+            "Amazon Linux 2023 AMI latest x86_64 HVM kernel-6.1",
+            "Amazon Linux 2 AMI 2.0.20260930.0 i386 HVM gp2",
+            "Amazon Linux 2023 AMI 2023.6.20241111.0 x86_64 HVM",
+            "Amazon Linux 2 AMI 2.0.20260930.0 x86_64 HVM gp2/../x",
+            "Ubuntu 24.04",
+            "",
+        ] {
+            assert_eq!(name_from_amazon_description(not_one), None, "{not_one}");
+        }
+    }
+
+    #[test]
+    fn a_kept_amazon_description_is_a_parent() {
+        let copy = image(
+            "platform-golden-2026-10",
+            "Amazon Linux 2023 AMI 2023.6.20241111.0 x86_64 HVM kernel-6.1",
+            &[],
+        );
+        match text_parent(&copy) {
+            Some(TextParent::Name {
+                name,
+                source,
+                evidence,
+            }) => {
+                assert_eq!(name, "al2023-ami-2023.6.20241111.0-kernel-6.1-x86_64");
+                assert_eq!(source, LinkSource::Text);
+                assert!(
+                    evidence.starts_with("description of ami-0aa00000000000001"),
+                    "{evidence}"
+                );
+                assert!(
+                    evidence.contains("Amazon Linux's description"),
+                    "{evidence}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let base = classify(&named_link(
+            "al2023-ami-2023.6.20241111.0-kernel-6.1-x86_64",
+        ))
+        .expect("classified");
+        assert!(base.is_plain_amazon_linux());
+        // A description naming no Amazon image stays no parent.
+        assert_eq!(
+            text_parent(&image("golden", "Amazon Linux 2 based", &[])),
+            None
+        );
     }
 
     fn named_link(name: &str) -> LineageLink {

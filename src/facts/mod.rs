@@ -13,6 +13,7 @@ pub mod contents;
 pub mod error;
 pub mod evidence;
 pub mod image;
+pub mod kms;
 pub mod lineage;
 pub mod origin;
 pub mod os;
@@ -23,6 +24,7 @@ pub use contents::ContentsFacts;
 pub use error::CollectError;
 pub use evidence::{ImageEvidence, ImageLookup, LaunchAccess};
 pub use image::{BlockDevice, EbsVolume, ImageFacts, InstanceTypeFacts, LaunchPermission};
+pub use kms::{KeyFacts, KeyGrant, KeyManager, RootKey};
 pub use lineage::{
     BaseClass, Lineage, LineageLink, LinkSource, NewestBase, SnapshotOrigin, SourceInstance,
     TextParent,

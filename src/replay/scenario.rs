@@ -172,10 +172,10 @@ impl Scenario {
             };
             if !matches!(
                 exchange.service.as_str(),
-                "ec2" | "emr" | "sts" | "organizations"
+                "ec2" | "emr" | "kms" | "sts" | "organizations"
             ) {
                 return Err(problem(format!(
-                    "unknown service '{}' (ec2, emr, sts or organizations)",
+                    "unknown service '{}' (ec2, emr, kms, sts or organizations)",
                     exchange.service
                 )));
             }

@@ -282,9 +282,11 @@ fn fault_answer(service: &str, throttle: bool) -> ResponseTemplate {
         ("ec2", true) => ("RequestLimitExceeded", 503),
         ("emr", true) => ("ThrottlingException", 400),
         ("organizations", true) => ("TooManyRequestsException", 400),
+        ("kms", true) => ("ThrottlingException", 400),
         (_, true) => ("Throttling", 400),
         ("emr", false) => ("InternalServerException", 500),
         ("organizations", false) => ("ServiceException", 500),
+        ("kms", false) => ("KMSInternalException", 500),
         ("ec2", false) => ("InternalError", 500),
         (_, false) => ("InternalFailure", 500),
     };
@@ -309,10 +311,11 @@ fn content_type(service: &str) -> &'static str {
     }
 }
 
-/// The services that speak JSON (awsJson1_1, `x-amz-target`): EMR and Organizations; EC2 and STS speak
+/// The services that speak JSON (awsJson1_1, `x-amz-target`): EMR, KMS (`TrentService.{Action}`) and
+/// Organizations; EC2 and STS speak
 /// the query protocol and answer in XML.
 pub(crate) fn is_json_service(service: &str) -> bool {
-    matches!(service, "emr" | "organizations")
+    matches!(service, "emr" | "kms" | "organizations")
 }
 
 /// Service, action and parameters of an SDK request as the server receives it.
@@ -340,6 +343,7 @@ pub fn identify_parts(
         let service = match prefix {
             "ElasticMapReduce" => "emr",
             "AWSOrganizationsV20161128" => "organizations",
+            "TrentService" => "kms",
             other => return Err(format!("unsupported JSON service '{other}'")),
         };
         let params: Value = if body.is_empty() {
@@ -432,7 +436,7 @@ fn error_content_type(service: &str) -> &'static str {
 fn answer_body(service: &str, code: &str, message: &str) -> String {
     let escaped = xml_escape(message);
     match service {
-        "emr" | "organizations" => {
+        "emr" | "kms" | "organizations" => {
             serde_json::json!({"__type": code, "message": message}).to_string()
         }
         "sts" => format!(
@@ -476,5 +480,25 @@ mod tests {
             serde_json::from_str(&answer_body("organizations", "AccessDeniedException", "no"))
                 .expect("JSON");
         assert_eq!(body["__type"], "AccessDeniedException");
+    }
+
+    #[test]
+    fn kms_is_told_by_its_target_and_answers_in_json() {
+        let key = identify_parts(
+            Some("TrentService.GetKeyPolicy"),
+            Some("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=x"),
+            br#"{"KeyId": "arn:aws:kms:us-east-1:111122223333:key/k", "PolicyName": "default"}"#,
+        )
+        .expect("identified");
+        assert_eq!(key.service, "kms");
+        assert_eq!(key.action, "GetKeyPolicy");
+        assert_eq!(
+            key.params,
+            json!({"KeyId": "arn:aws:kms:us-east-1:111122223333:key/k", "PolicyName": "default"})
+        );
+        assert_eq!(content_type("kms"), "application/x-amz-json-1.1");
+        let body: Value =
+            serde_json::from_str(&answer_body("kms", "NotFoundException", "no")).expect("JSON");
+        assert_eq!(body["__type"], "NotFoundException");
     }
 }

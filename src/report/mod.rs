@@ -1,5 +1,6 @@
 //! One `Report` value, rendered by every format from the same data and the same rule registry.
 
+mod asff;
 mod json;
 mod junit;
 mod located;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use asff::{Asff, render_asff, severity_label as asff_severity_label};
 pub use json::render_json;
 pub use junit::render_junit;
 pub use markdown::render_markdown;

@@ -2,6 +2,7 @@
 
 use super::{CUSTOM_AMI_DOC, Check, Finding, ImageSubject, Rule, Severity};
 use crate::context::Context;
+use crate::facts::kms::{KeyFacts, KeyManager, RootKey, action_matches, allowances, arn_account};
 use crate::facts::{LaunchAccess, LaunchPermission};
 
 pub(super) const RULES: &[Rule] = &[
@@ -45,13 +46,18 @@ pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA033",
         name: "kms-grants-for-service-role",
-        severity: Severity::Info,
-        title: "The EMR service role can use the root volume's KMS key",
-        explanation: "When the root snapshot is encrypted with a customer managed KMS key, the EMR service role needs \
-                      kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKeyWithoutPlaintext and \
-                      kms:DescribeKey on it, or instances fail to launch.",
-        remediation: "Add those actions for the key to the EMR service role's policy (or the key policy).",
-        source: "current AWS page (Using a custom AMI: encrypted root volume)",
+        severity: Severity::Error,
+        title: "The root volume's KMS key can be used by the launching account and the EMR roles",
+        explanation: "An encrypted root snapshot is decrypted with its KMS key at every launch. The AWS managed key \
+                      (alias/aws/ebs) can't be shared, so another account can't launch the AMI (error). A customer \
+                      managed key must let the EMR service role and the instance profile's role use it (kms:Decrypt, \
+                      kms:CreateGrant, kms:ReEncrypt*, kms:GenerateDataKeyWithoutPlaintext, kms:DescribeKey) through \
+                      its key policy or grants; in an image audit, where the roles are unknown, the launching account \
+                      must be allowed. The key is read only for the caller's own images (DescribeSnapshots, \
+                      kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants); whatever could not be read is said.",
+        remediation: "Re-encrypt the AMI with a customer managed key (`aws ec2 copy-image --encrypted --kms-key-id …`) to \
+                      share it; add the EMR roles (or the launching account) to the key policy as key users.",
+        source: "current AWS page (Using a custom AMI: encrypted root volume); EMR Management Guide, customize IAM roles",
         doc_url: CUSTOM_AMI_DOC,
         check: Check::Image(kms_grants_for_service_role),
     },
@@ -198,7 +204,8 @@ fn root_volume_unencrypted(
     };
     match encrypted {
         Some(true) => vec![],
-        Some(false) if cx.release.has_local_disk_encryption() => vec![
+        // Past the release table local disk encryption is assumed still there (EA001 warns).
+        Some(false) if cx.release.has_local_disk_encryption() != Some(false) => vec![
             rule.finding(Severity::Info,
                 format!(
                     "the root snapshot is not encrypted; with {} use a security configuration's local disk encryption",
@@ -225,6 +232,24 @@ fn root_volume_unencrypted(
     }
 }
 
+/// What EMR needs of the root snapshot's key, as AWS's custom AMI page lists it.
+const KEY_ACTIONS: &[&str] = &[
+    "kms:Decrypt",
+    "kms:CreateGrant",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+];
+
+/// The grant operations that stand for each of [`KEY_ACTIONS`] (a grant names operations, not actions).
+fn grant_covers(operations: &[String], action: &str) -> bool {
+    let wanted: &[&str] = match action {
+        "kms:ReEncrypt*" => &["ReEncryptFrom", "ReEncryptTo"],
+        other => &[other.trim_start_matches("kms:")],
+    };
+    wanted.iter().all(|w| operations.iter().any(|o| o == w))
+}
+
 fn kms_grants_for_service_role(
     rule: &'static Rule,
     subject: &ImageSubject<'_>,
@@ -233,27 +258,253 @@ fn kms_grants_for_service_role(
     let Some((Some(true), snapshot)) = root_encryption(subject) else {
         return vec![];
     };
-    let owner = subject.evidence.found().and_then(|i| i.owner_id.clone());
-    // AWS managed keys can't be shared, so a cross-account encrypted AMI is always under a customer managed key.
-    let cross_account =
-        owner.is_some() && cx.launching_account.is_some() && owner != cx.launching_account;
-    let message = if cross_account {
-        "the root snapshot is encrypted and shared across accounts, so its KMS key is customer managed: the EMR service \
-         role needs grants on it"
-    } else {
-        "the root snapshot is encrypted: if its KMS key is customer managed, the EMR service role needs grants on it"
+    let owner = subject
+        .evidence
+        .found()
+        .and_then(|i| i.owner_id.as_deref())
+        .unwrap_or("(unknown)");
+    let launcher = cx.launching_account.as_deref();
+    let cross_account = launcher.is_some_and(|l| l != owner);
+    let base = |severity, message: String| {
+        rule.finding(severity, message)
+            .with("SnapshotId", &snapshot)
+            .with("Encrypted", "true")
     };
-    vec![
-        rule.finding(Severity::Info, message)
-            .with("SnapshotId", snapshot)
-            .with("Encrypted", "true"),
-    ]
+    let key = match &subject.evidence.root_key {
+        // Collection only reads the keys of the caller's own images; say which gap left this one unread.
+        RootKey::NotFetched => {
+            let message = match cx.caller_account.as_deref() {
+                None => "not audited: the caller's account is unknown, so the root snapshot's KMS key was not read"
+                    .to_string(),
+                Some(caller) if caller == owner => {
+                    "not audited: the root device names no snapshot, so its KMS key can't be read".to_string()
+                }
+                Some(_) => format!(
+                    "not audited: the root snapshot's KMS key can only be read by the AMI's owner ({owner}); it must \
+                     let the launching account and the EMR roles use it"
+                ),
+            };
+            return vec![base(Severity::Info, message)];
+        }
+        RootKey::Failed(error) => {
+            return vec![base(Severity::Warning, format!("not audited: {error}"))];
+        }
+        RootKey::Unlisted(_) => {
+            return vec![base(
+                Severity::Warning,
+                "not audited: DescribeSnapshots did not list the root snapshot with its KMS key"
+                    .into(),
+            )];
+        }
+        RootKey::Key(key) => key,
+    };
+    let keyed = |severity, message: String| base(severity, message).with("KmsKeyId", &key.key_id);
+    match &key.manager {
+        Err(error) => vec![keyed(Severity::Warning, format!("not audited: {error}"))],
+        Ok(KeyManager::Aws) if cross_account => {
+            let launcher = launcher.unwrap_or_default();
+            vec![
+                keyed(
+                    Severity::Error,
+                    format!(
+                        "the root snapshot is encrypted with the AWS managed key, which can't be shared: account \
+                         {launcher} can't launch the AMI"
+                    ),
+                )
+                .with("KeyManager", "AWS")
+                .with("LaunchingAccount", launcher),
+            ]
+        }
+        Ok(KeyManager::Aws) => vec![],
+        Ok(KeyManager::Other(manager)) => vec![keyed(
+            Severity::Info,
+            format!("not audited: KeyManager {manager} is not one this tool knows"),
+        )],
+        Ok(KeyManager::Customer) => customer_key(key, cx, launcher, cross_account)
+            .into_iter()
+            .map(|(severity, message, principal)| {
+                keyed(severity, message)
+                    .with("KeyManager", "CUSTOMER")
+                    .with("Principal", principal)
+            })
+            .collect(),
+    }
+}
+
+/// Who must be able to use the key: the EMR roles when the run knows them (a cluster or a plan), else the
+/// launching account when it isn't the owner's. Each as (label, ARN or account ID).
+fn key_users(cx: &Context, launcher: Option<&str>, cross_account: bool) -> Vec<(String, String)> {
+    let role_arn = |name: &str| {
+        if name.starts_with("arn:") {
+            Some(name.to_string())
+        } else {
+            // A role's ARN from its name needs its account: the launching account's.
+            launcher.map(|account| format!("arn:aws:iam::{account}:role/{name}"))
+        }
+    };
+    let mut users = Vec::new();
+    if let Some(arn) = cx.roles.service_role.as_deref().and_then(role_arn) {
+        users.push(("the EMR service role".to_string(), arn));
+    }
+    // EMR requires the instance profile and its role to share a name (EMR Management Guide, customize IAM
+    // roles), so the profile's name is the role's.
+    if let Some(name) = cx.roles.instance_profile.as_deref() {
+        let name = name.rsplit('/').next().unwrap_or(name);
+        if let Some(arn) = role_arn(name) {
+            users.push(("the instance profile's role".to_string(), arn));
+        }
+    }
+    if users.is_empty()
+        && cross_account
+        && let Some(account) = launcher
+    {
+        users.push(("the launching account".to_string(), account.to_string()));
+    }
+    users
+}
+
+/// How a policy principal relates to a key user: names it, or names its whole account (whose IAM
+/// policies then decide).
+enum Match {
+    Direct,
+    Account,
+}
+
+fn principal_match(principal: &str, user: &str) -> Option<Match> {
+    let user_account = arn_account(user).unwrap_or(user);
+    let principal_account = arn_account(principal).unwrap_or(principal);
+    if principal == "*" || principal == user {
+        return Some(Match::Direct);
+    }
+    let is_root = principal.ends_with(":root") || !principal.contains(':');
+    if principal_account == user_account {
+        // For the launching account (no role known), any principal of it will do.
+        if is_root || !user.contains(':') {
+            return Some(if user.contains(':') {
+                Match::Account
+            } else {
+                Match::Direct
+            });
+        }
+    }
+    None
+}
+
+/// EA033 for a customer managed key: what each key user lacks, or what could not be read.
+fn customer_key(
+    key: &KeyFacts,
+    cx: &Context,
+    launcher: Option<&str>,
+    cross_account: bool,
+) -> Vec<(Severity, String, String)> {
+    let users = key_users(cx, launcher, cross_account);
+    if users.is_empty() {
+        // Same account and no roles known: the key is the launcher's own, nothing to match against.
+        return vec![];
+    }
+    let everyone = users
+        .iter()
+        .map(|(_, who)| who.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let policy = match &key.policy {
+        None => {
+            let account = key.account().unwrap_or("(unknown)");
+            return vec![(
+                Severity::Info,
+                format!(
+                    "not audited: the customer managed key belongs to account {account}; its key policy and grants \
+                     can only be read there"
+                ),
+                everyone,
+            )];
+        }
+        Some(Err(error)) => {
+            return vec![(Severity::Warning, format!("not audited: {error}"), everyone)];
+        }
+        Some(Ok(text)) => match allowances(text) {
+            Ok(allowances) => allowances,
+            Err(problem) => {
+                return vec![(
+                    Severity::Warning,
+                    format!("not audited: {problem}"),
+                    everyone,
+                )];
+            }
+        },
+    };
+    let grants = match &key.grants {
+        Some(Ok(grants)) => Ok(grants.as_slice()),
+        Some(Err(error)) => Err(error.to_string()),
+        None => Err("ListGrants was not asked".to_string()),
+    };
+    let mut findings = Vec::new();
+    for (label, user) in &users {
+        let mut missing = Vec::new();
+        let mut delegated = Vec::new();
+        for action in KEY_ACTIONS {
+            let mut direct = false;
+            let mut account = false;
+            for allowance in &policy {
+                if !allowance.actions.iter().any(|a| action_matches(a, action)) {
+                    continue;
+                }
+                for principal in &allowance.principals {
+                    match principal_match(principal, user) {
+                        Some(Match::Direct) => direct = true,
+                        Some(Match::Account) => account = true,
+                        None => {}
+                    }
+                }
+            }
+            let granted = grants.as_ref().is_ok_and(|grants| {
+                grants
+                    .iter()
+                    .any(|g| &g.grantee == user && grant_covers(&g.operations, action))
+            });
+            if direct || granted {
+                continue;
+            }
+            if account {
+                delegated.push(*action);
+            } else {
+                missing.push(*action);
+            }
+        }
+        if !missing.is_empty() {
+            let unread = match &grants {
+                Ok(_) => String::new(),
+                Err(error) => format!(" (grants not read: {error})"),
+            };
+            findings.push((
+                Severity::Warning,
+                format!(
+                    "{label} {user} may not use the customer managed key: its key policy and grants allow no {}{unread}",
+                    missing.join(", ")
+                ),
+                user.clone(),
+            ));
+        } else if !delegated.is_empty() {
+            let account = arn_account(user).unwrap_or(user);
+            findings.push((
+                Severity::Info,
+                format!(
+                    "the key policy leaves {}'s use of the key to account {account}'s IAM policies, which were not \
+                     read: {label} {user} needs {} there",
+                    if label.starts_with("the launching") { "the account" } else { "the role" },
+                    delegated.join(", ")
+                ),
+                user.clone(),
+            ));
+        }
+    }
+    findings
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{ImageEvidence, RegionFacts};
+    use crate::facts::{CollectError, ImageEvidence, ImageLookup, KeyGrant, RegionFacts};
     use crate::rules::testing::*;
 
     fn with_access(access: LaunchAccess) -> ImageEvidence {
@@ -428,12 +679,213 @@ mod tests {
         assert!(fired("EA032", &encrypted(true), &region, &context("emr-5.23.0")).is_empty());
     }
 
+    fn keyed(manager: Result<KeyManager, CollectError>) -> ImageEvidence {
+        let mut ev = encrypted(true);
+        ev.root_key = RootKey::Key(Box::new(KeyFacts {
+            key_id: "arn:aws:kms:us-east-1:111122223333:key/k1".into(),
+            manager,
+            policy: None,
+            grants: None,
+        }));
+        ev
+    }
+
+    fn customer(policy: &str, grants: Vec<KeyGrant>) -> ImageEvidence {
+        let mut ev = keyed(Ok(KeyManager::Customer));
+        if let RootKey::Key(key) = &mut ev.root_key {
+            key.policy = Some(Ok(policy.to_string()));
+            key.grants = Some(Ok(grants));
+        }
+        ev
+    }
+
+    fn denied(action: &str) -> CollectError {
+        CollectError {
+            service: "kms".into(),
+            action: action.into(),
+            code: "AccessDeniedException".into(),
+            message: "not authorized".into(),
+            status: Some(400),
+        }
+    }
+
+    fn with_roles() -> Context {
+        let mut cx = context("emr-7.1.0");
+        cx.roles = crate::context::EmrRoles {
+            service_role: Some("EMR_DefaultRole".into()),
+            instance_profile: Some("EMR_EC2_DefaultRole".into()),
+        };
+        cx
+    }
+
+    const ROOT_ONLY: &str = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#;
+    const KEY_USERS: &str = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:role/EMR_DefaultRole","arn:aws:iam::111122223333:role/EMR_EC2_DefaultRole"]},"Action":["kms:Decrypt","kms:ReEncrypt*","kms:GenerateDataKey*","kms:DescribeKey","kms:CreateGrant"],"Resource":"*"}]}"#;
+
     #[test]
-    fn ea033_only_for_encrypted_roots() {
+    fn ea033_quiet_for_unencrypted_roots() {
         let region = RegionFacts::default();
-        let findings = findings("EA033", &encrypted(true), &region, &launching_elsewhere());
-        assert_eq!(findings.len(), 1);
-        assert!(findings[0].message.contains("shared across accounts"));
-        assert!(fired("EA033", &encrypted(false), &region, &context("emr-7.1.0")).is_empty());
+        assert!(fired("EA033", &encrypted(false), &region, &launching_elsewhere()).is_empty());
+    }
+
+    #[test]
+    fn ea033_aws_managed_key_is_an_error_only_across_accounts() {
+        let region = RegionFacts::default();
+        let aws = keyed(Ok(KeyManager::Aws));
+        let found = findings("EA033", &aws, &region, &launching_elsewhere());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Error);
+        assert!(found[0].message.contains("can't be shared"));
+        assert!(fired("EA033", &aws, &region, &context("emr-7.1.0")).is_empty());
+    }
+
+    #[test]
+    fn ea033_customer_key_roles_missing_and_present() {
+        let region = RegionFacts::default();
+        // The policy delegates to IAM only: the roles' own policies decide (info, not read).
+        let delegated = findings(
+            "EA033",
+            &customer(ROOT_ONLY, vec![]),
+            &region,
+            &with_roles(),
+        );
+        assert_eq!(delegated.len(), 2);
+        assert!(delegated.iter().all(|f| f.severity == Severity::Info));
+        // A policy naming other principals: both roles lack every action.
+        let other = ROOT_ONLY.replace("111122223333:root", "999999999999:root");
+        let missing = findings("EA033", &customer(&other, vec![]), &region, &with_roles());
+        assert_eq!(missing.len(), 2);
+        assert_eq!(missing[0].severity, Severity::Warning);
+        assert!(missing[0].message.contains("kms:CreateGrant"));
+        assert!(
+            missing[0]
+                .message
+                .contains("arn:aws:iam::111122223333:role/EMR_DefaultRole")
+        );
+        // Key users in the policy: quiet.
+        assert!(
+            fired(
+                "EA033",
+                &customer(KEY_USERS, vec![]),
+                &region,
+                &with_roles()
+            )
+            .is_empty()
+        );
+        // Grants cover what the policy does not.
+        let operations = [
+            "Decrypt",
+            "CreateGrant",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+            "GenerateDataKeyWithoutPlaintext",
+            "DescribeKey",
+        ];
+        let grants = ["EMR_DefaultRole", "EMR_EC2_DefaultRole"]
+            .iter()
+            .map(|r| KeyGrant {
+                grantee: format!("arn:aws:iam::111122223333:role/{r}"),
+                operations: operations.iter().map(|o| o.to_string()).collect(),
+            })
+            .collect();
+        assert!(fired("EA033", &customer(&other, grants), &region, &with_roles()).is_empty());
+    }
+
+    #[test]
+    fn ea033_customer_key_and_the_launching_account() {
+        let region = RegionFacts::default();
+        let shared = ROOT_ONLY.replace("111122223333:root", &format!("{LAUNCHER}:root"));
+        assert!(
+            fired(
+                "EA033",
+                &customer(&shared, vec![]),
+                &region,
+                &launching_elsewhere()
+            )
+            .is_empty()
+        );
+        let found = findings(
+            "EA033",
+            &customer(ROOT_ONLY, vec![]),
+            &region,
+            &launching_elsewhere(),
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(found[0].message.contains(LAUNCHER));
+        // The launcher's own key, no roles known: nothing to match, quiet.
+        assert!(
+            fired(
+                "EA033",
+                &customer(ROOT_ONLY, vec![]),
+                &region,
+                &context("emr-7.1.0")
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn ea033_says_what_could_not_be_read() {
+        let region = RegionFacts::default();
+        let found = findings(
+            "EA033",
+            &keyed(Err(denied("DescribeKey"))),
+            &region,
+            &launching_elsewhere(),
+        );
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(
+            found[0]
+                .message
+                .starts_with("not audited: kms:DescribeKey failed")
+        );
+        assert!(found[0].message.contains("(grant kms:DescribeKey)"));
+        let mut policy_denied = keyed(Ok(KeyManager::Customer));
+        if let RootKey::Key(key) = &mut policy_denied.root_key {
+            key.policy = Some(Err(denied("GetKeyPolicy")));
+            key.grants = Some(Err(denied("ListGrants")));
+        }
+        let found = findings("EA033", &policy_denied, &region, &with_roles());
+        assert!(found[0].message.contains("(grant kms:GetKeyPolicy)"));
+        // Another account's key: its policy is not read, and that is said.
+        let mut foreign = keyed(Ok(KeyManager::Customer));
+        if let RootKey::Key(key) = &mut foreign.root_key {
+            key.key_id = "arn:aws:kms:us-east-1:999988887777:key/k2".into();
+        }
+        let found = findings("EA033", &foreign, &region, &with_roles());
+        assert_eq!(found[0].severity, Severity::Info);
+        assert!(found[0].message.contains("belongs to account 999988887777"));
+        // Not the caller's image: the key can't be learnt.
+        let mut theirs = encrypted(true);
+        if let ImageLookup::Found(image) = &mut theirs.lookup {
+            image.owner_id = Some("999988887777".into());
+        }
+        let found = findings("EA033", &theirs, &region, &launching_elsewhere());
+        assert_eq!(found[0].severity, Severity::Info);
+        assert!(
+            found[0]
+                .message
+                .contains("only be read by the AMI's owner (999988887777)")
+        );
+        let mut unknown_caller = launching_elsewhere();
+        unknown_caller.caller_account = None;
+        let found = findings("EA033", &encrypted(true), &region, &unknown_caller);
+        assert!(found[0].message.contains("caller's account is unknown"));
+        let mut failed = encrypted(true);
+        failed.root_key = RootKey::Failed(CollectError {
+            service: "ec2".into(),
+            action: "DescribeSnapshots".into(),
+            code: "UnauthorizedOperation".into(),
+            message: "no".into(),
+            status: None,
+        });
+        let found = findings("EA033", &failed, &region, &launching_elsewhere());
+        assert!(found[0].message.contains("grant ec2:DescribeSnapshots"));
+        let mut unlisted = encrypted(true);
+        unlisted.root_key = RootKey::Unlisted("snap-1".into());
+        assert_eq!(
+            fired("EA033", &unlisted, &region, &launching_elsewhere()),
+            [("EA033", Severity::Warning)]
+        );
     }
 }

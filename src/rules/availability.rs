@@ -11,8 +11,8 @@ pub(super) const RULES: &[Rule] = &[
         severity: Severity::Error,
         title: "The EMR release supports custom AMIs",
         explanation: "Custom AMIs are available from Amazon EMR 5.7.0 on; older releases only boot the default EMR AMI. \
-                      A release of a line the tool does not know (after 7.x) is a warning: what depends on the line \
-                      is not judged.",
+                      A release newer than the tool's release table (`emr-ami-audit releases`) is a warning: what \
+                      depends on the release is not judged.",
         remediation: "Use EMR release 5.7.0 or later, or drop the custom AMI.",
         source: "spec, opening paragraph",
         doc_url: CUSTOM_AMI_DOC,
@@ -49,20 +49,21 @@ fn release_supports_custom_ami(
     _: &ImageSubject<'_>,
     cx: &Context,
 ) -> Vec<Finding> {
-    if cx.release.supports_custom_ami() && cx.release.is_known_line() {
+    if cx.release.supports_custom_ami() == Some(true) {
         return vec![];
     }
-    if cx.release.supports_custom_ami() {
+    // A release past the table may well take custom AMIs; what it needs is what isn't known.
+    if cx.release.is_beyond_table() {
         return vec![
             rule.finding(
                 Severity::Warning,
                 format!(
-                    "{} is from a release line emr-ami-audit does not know (it knows emr-{}.x to emr-{}.x): \
-                     what depends on the line (the Amazon Linux generation and kernel, EA015, EA016, EA064) \
-                     is not judged; a newer emr-ami-audit may know it",
+                    "{} is newer than emr-ami-audit's release table (which ends before {}; see \
+                     `emr-ami-audit releases`): what depends on the release (Amazon Linux generation and \
+                     kernel, root volume size, IMDSv2, Graviton, root encryption: EA013, EA015, EA016, \
+                     EA017, EA020, EA032, EA053, EA064) is not judged; a newer emr-ami-audit may know it",
                     cx.release,
-                    crate::release::KNOWN_LINES.start(),
-                    crate::release::KNOWN_LINES.end()
+                    crate::release::table_end()
                 ),
             )
             .with("ReleaseLabel", cx.release),
@@ -189,6 +190,7 @@ mod tests {
                 code: "InvalidAMIID.NotFound".into(),
             },
             launch_access: LaunchAccess::NotFetched,
+            root_key: crate::facts::RootKey::NotFetched,
             lineage: None,
         };
         let cx = context("emr-7.1.0");

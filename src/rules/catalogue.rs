@@ -13,6 +13,8 @@ use super::{Rule, Severity, registry};
 pub enum Style {
     Json,
     Text,
+    /// The README's Markdown: the table, or one rule's section.
+    Markdown,
 }
 
 /// Every rule of the registry, in the given style.
@@ -20,6 +22,7 @@ pub fn list(style: Style) -> String {
     match style {
         Style::Json => json_list(),
         Style::Text => table(),
+        Style::Markdown => markdown(),
     }
 }
 
@@ -28,6 +31,7 @@ pub fn one(rule: &Rule, style: Style) -> String {
     match style {
         Style::Json => pretty(&json(rule)),
         Style::Text => text(rule),
+        Style::Markdown => markdown_one(rule),
     }
 }
 
@@ -49,16 +53,52 @@ pub fn json_list() -> String {
     pretty(&Value::Array(list))
 }
 
-/// The catalogue as a Markdown table (the README's rule table is this, kept in step by a test).
+/// The catalogue as a Markdown table, each rule with its source linked to its page (the README's rule
+/// table is this, kept in step by a test).
 pub fn markdown() -> String {
-    let mut table = String::from("| ID | Name | Default | Title |\n|---|---|---|---|\n");
+    let mut table =
+        String::from("| ID | Name | Default | Title | Source |\n|---|---|---|---|---|\n");
     for rule in registry() {
         table.push_str(&format!(
-            "| {} | `{}` | {} | {} |\n",
-            rule.id, rule.name, rule.severity, rule.title
+            "| {} | `{}` | {} | {} | [{}]({}) |\n",
+            rule.id,
+            rule.name,
+            rule.severity,
+            cell(rule.title),
+            cell(rule.source),
+            rule.doc_url
         ));
     }
     table
+}
+
+/// A table cell: a `|` would end it early.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// One rule as a README section: what `rules EAnnn` says, in Markdown.
+pub fn markdown_one(rule: &Rule) -> String {
+    format!(
+        "#### {} `{}` ({})\n\n{}\n\n**Why:** {}\n\n**Remediation:** {}\n\n**Source:** {} ([documentation]({}))\n",
+        rule.id,
+        rule.name,
+        rule.severity,
+        rule.title,
+        rule.explanation,
+        rule.remediation,
+        rule.source,
+        rule.doc_url
+    )
+}
+
+/// Every rule's section, in registry order (the README's "Rules explained").
+pub fn markdown_details() -> String {
+    registry()
+        .iter()
+        .map(markdown_one)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// One rule explained for people: why, remediation, source and docs.

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use super::{CUSTOM_AMI_DOC, Check, ClusterSubject, Finding, Rule, Severity};
 use crate::context::Context;
+use crate::facts::ImageLookup;
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -46,10 +47,14 @@ pub(super) const RULES: &[Rule] = &[
         id: "EA053",
         name: "root-volume-smaller-than-ami",
         severity: Severity::Error,
-        title: "EbsRootVolumeSize is not smaller than the AMI's root snapshot",
-        explanation: "EC2 can't create a root volume smaller than the AMI's root snapshot, so instances fail to launch.",
-        remediation: "Raise EbsRootVolumeSize to at least the AMI's root volume size, or leave it unset.",
-        source: "EC2 launch requirement (block device mapping)",
+        title: "The cluster's root volume is not smaller than the AMI's root snapshot",
+        explanation: "EC2 can't create a root volume smaller than the AMI's root snapshot, so instances fail to launch. \
+                      The root volume is EbsRootVolumeSize, or when it is not set the release's default (10 GiB up \
+                      to 6.9, 15 GiB from 6.10, from the release table); EMR takes at most 100 GiB, so a root \
+                      snapshot larger than that never fits.",
+        remediation: "Set EbsRootVolumeSize to at least the AMI's root snapshot size; rebuild an AMI whose root \
+                      snapshot is over 100 GiB with a smaller root volume.",
+        source: "EC2 launch requirement (block device mapping); EMR root volume page (defaults, 100 GiB at most)",
         doc_url: "https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-custom-ami-root-volume-size.html",
         check: Check::Cluster(root_volume_smaller_than_ami),
     },
@@ -87,7 +92,7 @@ pub(super) const RULES: &[Rule] = &[
                       resolves can't be checked: the rules that need it did not run on it.",
         remediation: "Pass the value with --parameter KEY=VALUE, or give the parameter a default; for a group or \
                       fleet added to a cluster defined elsewhere, audit that cluster (`emr-ami-audit cluster ID`).",
-        source: "emr-ami-audit plan",
+        source: "this tool's own, for launch plans (a CloudFormation or RunJobFlow value it could not resolve)",
         doc_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-cluster.html",
         check: Check::Cluster(plan_value_unresolved),
     },
@@ -240,28 +245,116 @@ fn partial_instance_level_amis(
 fn root_volume_smaller_than_ami(
     rule: &'static Rule,
     subject: &ClusterSubject<'_>,
-    _: &Context,
+    cx: &Context,
 ) -> Vec<Finding> {
-    let Some(requested) = subject.cluster.ebs_root_volume_gib else {
-        return vec![];
-    };
+    let requested = subject.cluster.ebs_root_volume_gib;
+    // A group added to a cluster defined elsewhere has that cluster's root size and release, which are
+    // not here (EA056 says so): only a snapshot too large for any root volume can be judged.
+    let elsewhere = subject.cluster.adds_to.is_some();
     subject
         .cluster
         .custom_amis()
         .iter()
         .filter_map(|ami| {
-            let image = subject.images.get(ami)?.found()?;
+            let evidence = subject.images.get(ami)?;
+            if let ImageLookup::Failed(error) = &evidence.lookup {
+                // Unread is not fine: the size could be anything.
+                let mut finding = rule
+                    .finding(
+                        Severity::Warning,
+                        format!("not audited: the root snapshot size of {ami} is unknown: {error}"),
+                    )
+                    .with("CustomAmiId", ami);
+                if let Some(requested) = requested {
+                    finding = finding.with("EbsRootVolumeSize", requested);
+                }
+                return Some(finding);
+            }
+            let image = evidence.found()?;
             let snapshot = image.root_device()?.ebs.as_ref()?.volume_size_gib?;
-            (requested < snapshot).then(|| {
-                rule.finding(Severity::Error,
-                    format!("EbsRootVolumeSize is {requested} GiB, smaller than {ami}'s {snapshot} GiB root snapshot"),
-                )
-                .with("EbsRootVolumeSize", requested)
-                .with("RootSnapshotGiB", snapshot)
-                .with("CustomAmiId", ami)
-            })
+            if elsewhere && snapshot <= crate::release::MAX_ROOT_VOLUME_GIB {
+                return None;
+            }
+            root_volume_finding(rule, cx, ami, snapshot, requested)
         })
         .collect()
+}
+
+/// What the root volume EMR asks EC2 for (`EbsRootVolumeSize`, else the release's default from the
+/// release table) says of an AMI whose root snapshot is `snapshot` GiB: EC2 refuses a root volume
+/// smaller than its snapshot.
+fn root_volume_finding(
+    rule: &'static Rule,
+    cx: &Context,
+    ami: &str,
+    snapshot: i32,
+    requested: Option<i32>,
+) -> Option<Finding> {
+    use crate::release::MAX_ROOT_VOLUME_GIB;
+    // Nothing EMR can be asked for fits: the largest EbsRootVolumeSize is 100 GiB.
+    if snapshot > MAX_ROOT_VOLUME_GIB {
+        let mut finding = rule
+            .finding(
+                Severity::Error,
+                format!(
+                    "{ami}'s root snapshot is {snapshot} GiB, more than the {MAX_ROOT_VOLUME_GIB} GiB EMR \
+                     can give a root volume: no EbsRootVolumeSize fits, so instances can't launch"
+                ),
+            )
+            .with("RootSnapshotGiB", snapshot)
+            .with("MaxEbsRootVolumeSize", MAX_ROOT_VOLUME_GIB)
+            .with("CustomAmiId", ami);
+        if let Some(requested) = requested {
+            finding = finding.with("EbsRootVolumeSize", requested);
+        }
+        return Some(finding);
+    }
+    match requested {
+        Some(requested) if requested < snapshot => Some(
+            rule.finding(
+                Severity::Error,
+                format!(
+                    "EbsRootVolumeSize is {requested} GiB, smaller than {ami}'s {snapshot} GiB root snapshot"
+                ),
+            )
+            .with("EbsRootVolumeSize", requested)
+            .with("RootSnapshotGiB", snapshot)
+            .with("CustomAmiId", ami),
+        ),
+        Some(_) => None,
+        None => match cx.release.default_root_volume_gib() {
+            Some(default) if default < snapshot => Some(
+                rule.finding(
+                    Severity::Error,
+                    format!(
+                        "EbsRootVolumeSize is not set, so EMR attaches {}'s default {default} GiB root volume, \
+                         smaller than {ami}'s {snapshot} GiB root snapshot: EC2 refuses it; set \
+                         EbsRootVolumeSize to at least {snapshot}",
+                        cx.release
+                    ),
+                )
+                .with("EbsRootVolumeSize", "(not set)")
+                .with("DefaultRootVolumeGiB", default)
+                .with("RootSnapshotGiB", snapshot)
+                .with("CustomAmiId", ami),
+            ),
+            Some(_) => None,
+            // A release past the release table: its default is not known, so say what is needed.
+            None => Some(
+                rule.finding(
+                    Severity::Warning,
+                    format!(
+                        "EbsRootVolumeSize is not set and {}'s default root volume is not known (EA001): \
+                         it must be at least {ami}'s {snapshot} GiB root snapshot",
+                        cx.release
+                    ),
+                )
+                .with("EbsRootVolumeSize", "(not set)")
+                .with("RootSnapshotGiB", snapshot)
+                .with("CustomAmiId", ami),
+            ),
+        },
+    }
 }
 
 /// The domain name a VPC's instances get by default in a region.
@@ -508,8 +601,108 @@ mod tests {
             run("EA053", &small, &region()),
             [("EA053", Severity::Error)]
         );
-        let fine = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
+        let mut fine = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
+        fine.ebs_root_volume_gib = Some(20);
         assert!(run("EA053", &fine, &region()).is_empty());
+    }
+
+    /// An image that could not be described leaves the size unknown: said, not passed.
+    #[test]
+    fn ea053_unread_image_is_not_audited_not_passed() {
+        let mut sized = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
+        sized.ebs_root_volume_gib = Some(15);
+        let mut images = images();
+        if let Some(evidence) = images.get_mut(AMI) {
+            evidence.lookup = ImageLookup::Failed(crate::facts::CollectError {
+                service: "ec2".into(),
+                action: "DescribeImages".into(),
+                code: "RequestLimitExceeded".into(),
+                message: "Request limit exceeded.".into(),
+                status: Some(503),
+            });
+        }
+        let region = region();
+        let subject = ClusterSubject {
+            cluster: &sized,
+            images: &images,
+            region: &region,
+        };
+        let found = cluster_findings("EA053", &subject, &context("emr-7.1.0"));
+        assert_eq!(ids(found.clone()), [("EA053", Severity::Warning)]);
+        assert!(
+            found[0].message.starts_with("not audited"),
+            "{:?}",
+            found[0]
+        );
+    }
+
+    /// The good image's root snapshot (20 GiB), with a cluster that sets no root size.
+    fn unset_root(snapshot: i32, release: &str) -> Vec<Finding> {
+        let mut image = good_image();
+        if let Some(ebs) = image.block_devices.iter_mut().find_map(|d| d.ebs.as_mut()) {
+            ebs.volume_size_gib = Some(snapshot);
+        }
+        let images = BTreeMap::from([(image.image_id.clone(), evidence(image))]);
+        let mut unset = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
+        unset.ebs_root_volume_gib = None;
+        let region = region();
+        let subject = ClusterSubject {
+            cluster: &unset,
+            images: &images,
+            region: &region,
+        };
+        cluster_findings("EA053", &subject, &context(release))
+    }
+
+    #[test]
+    fn ea053_unset_root_size_uses_the_release_default() {
+        // 7.x attaches 15 GiB by default: a 20 GiB snapshot doesn't fit, a 15 GiB one does.
+        let over = unset_root(20, "emr-7.1.0");
+        assert_eq!(ids(over.clone()), [("EA053", Severity::Error)]);
+        assert!(
+            over[0].message.contains("default 15 GiB"),
+            "{}",
+            over[0].message
+        );
+        assert!(unset_root(15, "emr-7.1.0").is_empty());
+        // 6.9 attaches 10 GiB: a 12 GiB snapshot doesn't fit there, and does on 6.10.
+        assert_eq!(
+            ids(unset_root(12, "emr-6.9.0")),
+            [("EA053", Severity::Error)]
+        );
+        assert!(unset_root(12, "emr-6.10.0").is_empty());
+        // 12 GiB fits 7.x's 15 GiB default.
+        assert!(unset_root(12, "emr-7.1.0").is_empty());
+        // A release past the table: its default is unknown, said as a warning.
+        assert_eq!(
+            ids(unset_root(20, "emr-8.0.0")),
+            [("EA053", Severity::Warning)]
+        );
+    }
+
+    #[test]
+    fn ea053_snapshot_over_100_gib_never_fits() {
+        let never = unset_root(120, "emr-7.1.0");
+        assert_eq!(ids(never.clone()), [("EA053", Severity::Error)]);
+        assert!(never[0].message.contains("100 GiB"), "{}", never[0].message);
+        // Even with the largest size asked for.
+        let mut asked = cluster(Some(AMI), vec![slot("MASTER group", "m5.xlarge", None)]);
+        asked.ebs_root_volume_gib = Some(100);
+        let mut image = good_image();
+        if let Some(ebs) = image.block_devices.iter_mut().find_map(|d| d.ebs.as_mut()) {
+            ebs.volume_size_gib = Some(101);
+        }
+        let images = BTreeMap::from([(image.image_id.clone(), evidence(image))]);
+        let region = region();
+        let subject = ClusterSubject {
+            cluster: &asked,
+            images: &images,
+            region: &region,
+        };
+        assert_eq!(
+            ids(cluster_findings("EA053", &subject, &context("emr-7.1.0"))),
+            [("EA053", Severity::Error)]
+        );
     }
 
     #[test]

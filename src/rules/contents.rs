@@ -43,14 +43,17 @@ pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "EA061",
         name: "ssm-agent-enabled",
-        severity: Severity::Warning,
-        title: "The SSM agent is not enabled at boot",
-        explanation: "EMR installs and manages its own SSM agent on cluster nodes; the current AWS page asks for custom \
-                      AMIs without an SSM agent enabled at boot.",
-        remediation: "Disable the agent in the image (`systemctl disable amazon-ssm-agent`, or `chkconfig` on Amazon \
-                      Linux 1) or remove it.",
-        source: "current AWS page (Using a custom AMI)",
-        doc_url: CUSTOM_AMI_DOC,
+        severity: Severity::Info,
+        title: "Whether the SSM agent starts at boot",
+        explanation: "The seed page (Using a custom AMI) asks nothing about the SSM agent, and no current EMR page found \
+                      forbids it. Amazon Linux AMIs ship the agent installed and enabled (since 2017.09), and so do \
+                      EMR's default AMIs, so an enabled agent is what a stock base looks like, not a defect: this is \
+                      a note for review, since the agent acts with the instance profile's permissions when Systems \
+                      Manager is used.",
+        remediation: "Nothing, if Systems Manager access to cluster nodes is intended; otherwise disable the agent in \
+                      the image (`systemctl disable amazon-ssm-agent`, or `chkconfig` on Amazon Linux 1).",
+        source: "not in the seed; SSM Agent preinstalled on Amazon Linux AMIs (Systems Manager User Guide)",
+        doc_url: "https://docs.aws.amazon.com/systems-manager/latest/userguide/ami-preinstalled-agent.html",
         check: Check::Contents(ssm_agent_enabled),
     },
     Rule {
@@ -83,9 +86,10 @@ pub(super) const RULES: &[Rule] = &[
         severity: Severity::Error,
         title: "The image's operating system and kernel fit the release",
         explanation: "As EA015/EA016, read from inside the image: /etc/os-release must name the Amazon Linux generation \
-                      the release needs, and an AL2023 image for 7.x must run a 6.1 kernel.",
+                      the release needs, and the installed kernels must be of a line the release accepts (the release \
+                      table: 6.1 for 7.x).",
         remediation: "Build from the Amazon Linux generation (and, for 7.x, the kernel-6.1 line) the release needs.",
-        source: "spec; current AWS page",
+        source: "spec; current AWS page; release table",
         doc_url: CUSTOM_AMI_DOC,
         check: Check::Contents(os_release_mismatch),
     },
@@ -162,7 +166,11 @@ fn ssm_agent_enabled(rule: &'static Rule, facts: &ContentsFacts, _: &Context) ->
         return vec![];
     }
     vec![
-        rule.finding(Severity::Warning, "the SSM agent is enabled at boot")
+        rule.finding(
+            Severity::Info,
+            "the SSM agent is enabled at boot, as on stock Amazon Linux and EMR's default AMIs: fine if Systems \
+             Manager access is intended",
+        )
             .with("EnabledBy", facts.ssm_enabled.join(", "))
             .with(
                 "Installed",
@@ -266,12 +274,14 @@ fn os_release_mismatch(rule: &'static Rule, facts: &ContentsFacts, cx: &Context)
             .with("VERSION_ID", version),
         );
     }
-    if required == RequiredLinux::AmazonLinux2023 && found == Some(RequiredLinux::AmazonLinux2023) {
+    // The kernel lines the release table accepts, judged on an image of the generation it needs.
+    let lines = cx.release.kernel_lines().unwrap_or_default();
+    if !lines.is_empty() && found == Some(required) {
         let other: Vec<&str> = facts
             .kernels
             .iter()
             .map(String::as_str)
-            .filter(|k| !k.starts_with("6.1."))
+            .filter(|k| !lines.contains(&kernel_line(k)))
             .collect();
         if facts.kernels.is_empty() {
             findings.push(rule.finding(
@@ -283,9 +293,11 @@ fn os_release_mismatch(rule: &'static Rule, facts: &ContentsFacts, cx: &Context)
                 rule.finding(
                     Severity::Error,
                     format!(
-                        "kernels other than 6.1 are installed ({}); {} needs the 6.1 kernel line",
+                        "kernels of other lines than {} are installed ({}); {} accepts kernel {}",
+                        lines.join(", "),
                         other.join(", "),
-                        cx.release
+                        cx.release,
+                        lines.join(", ")
                     ),
                 )
                 .with("Kernels", facts.kernels.join(", ")),
@@ -293,6 +305,16 @@ fn os_release_mismatch(rule: &'static Rule, facts: &ContentsFacts, cx: &Context)
         }
     }
     findings
+}
+
+/// `6.1.112-122.189.amzn2023.x86_64` → `6.1`: a kernel release's line (MAJOR.MINOR); `6.12.8-1…` is
+/// `6.12`, not `6.1` (a prefix test would take it for 6.1).
+fn kernel_line(release: &str) -> &str {
+    let mut dots = release.match_indices('.').map(|(i, _)| i);
+    match (dots.next(), dots.next()) {
+        (Some(_), Some(second)) => &release[..second],
+        _ => release.split('-').next().unwrap_or(release),
+    }
 }
 
 fn emr_instance_artifacts(rule: &'static Rule, facts: &ContentsFacts, _: &Context) -> Vec<Finding> {
@@ -309,4 +331,37 @@ fn emr_instance_artifacts(rule: &'static Rule, facts: &ContentsFacts, _: &Contex
         )
         .with("Paths", facts.emr_artifacts.join(", ")),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::context;
+
+    #[test]
+    fn ea061_an_enabled_agent_is_a_note_not_a_warning() {
+        let rule = super::super::find("EA061").expect("EA061");
+        assert_eq!(rule.severity, Severity::Info);
+        let cx = context("emr-7.1.0");
+        let enabled = ContentsFacts {
+            ssm_enabled: vec![
+                "/etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service".into(),
+            ],
+            ssm_installed: vec!["/usr/bin/amazon-ssm-agent".into()],
+            ..Default::default()
+        };
+        let found = ssm_agent_enabled(rule, &enabled, &cx);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Info);
+        assert!(ssm_agent_enabled(rule, &ContentsFacts::default(), &cx).is_empty());
+    }
+
+    #[test]
+    fn kernel_lines_of_kernel_releases() {
+        assert_eq!(kernel_line("6.1.112-122.189.amzn2023.x86_64"), "6.1");
+        assert_eq!(kernel_line("6.12.8-1.amzn2023.x86_64"), "6.12");
+        assert_eq!(kernel_line("6.18.2-3.amzn2023.aarch64"), "6.18");
+        assert_eq!(kernel_line("5.10"), "5.10");
+        assert_eq!(kernel_line("weird"), "weird");
+    }
 }

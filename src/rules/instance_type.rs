@@ -93,9 +93,15 @@ fn architecture_matches_instance_type(
             rule.finding(
                 Severity::Error,
                 format!(
-                    "{} is arm64, and {} runs on no Graviton (arm64) instance type: Graviton needs 5.31.0 or \
-                     later on 5.x, 6.1.0 or later on 6.x",
-                    image.image_id, cx.release
+                    "{} is arm64, and {} runs on no Graviton (arm64) instance type: the release ranges \
+                     with Graviton start at {} (release table)",
+                    image.image_id,
+                    cx.release,
+                    crate::release::starts_of(|row| row.graviton)
+                        .iter()
+                        .map(|r| format!("{r}"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
             )
             .with("Architecture", "arm64")

@@ -295,6 +295,7 @@ pub(crate) mod testing {
             image_id: image.image_id.clone(),
             lookup: ImageLookup::Found(Box::new(image)),
             launch_access: LaunchAccess::NotFetched,
+            root_key: crate::facts::RootKey::NotFetched,
             lineage: None,
         }
     }
@@ -373,6 +374,7 @@ pub(crate) mod testing {
             applications: vec![],
             launching_account: Some(CALLER.into()),
             caller_account: Some(CALLER.into()),
+            roles: crate::context::EmrRoles::default(),
             region: "us-east-1".into(),
             thresholds: crate::context::Thresholds::default(),
             now: Utc
@@ -396,6 +398,7 @@ pub(crate) mod testing {
                 code: "InvalidAMIID.NotFound".into(),
             },
             launch_access: LaunchAccess::NotFetched,
+            root_key: crate::facts::RootKey::NotFetched,
             lineage: None,
         };
         vec![

@@ -25,11 +25,14 @@ pub(super) const RULES: &[Rule] = &[
         id: "EA016",
         name: "al2023-kernel-6-1",
         severity: Severity::Error,
-        title: "An AL2023 base for EMR 7.x uses the 6.1 kernel line",
+        title: "The Amazon Linux 2023 base uses a kernel line the release accepts",
         explanation: "AWS documents provisioning failures for EMR 7.x custom AMIs built on Amazon Linux 2023 images with a \
-                      kernel other than 6.1 (such as the kernel-6.12 images).",
-        remediation: "Rebuild from an `al2023-ami-…-kernel-6.1-…` base.",
-        source: "current AWS page (Using a custom AMI)",
+                      kernel other than 6.1. The kernel lines each release accepts come from the release table \
+                      (`emr-ami-audit releases`): 6.1 for every 7.x release, as no AWS page yet says a 7.x release \
+                      accepts the 6.12 or 6.18 kernel AMIs. When the OS of the image can't be told, an info finding \
+                      says the kernel line was not checked.",
+        remediation: "Rebuild from an `al2023-ami-…-kernel-6.1-…` base (a kernel line the release accepts).",
+        source: "current AWS page (Using a custom AMI); release table",
         doc_url: CUSTOM_AMI_DOC,
         check: Check::Image(al2023_kernel_6_1),
     },
@@ -196,22 +199,44 @@ fn al2023_kernel_6_1(
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
-    if cx.release.required_linux() != Some(RequiredLinux::AmazonLinux2023) {
-        return vec![];
-    }
-    let Ok(judged) = judged(subject, image) else {
+    // The release table's kernel lines; none for a release with no documented limit, and a release
+    // past the table is EA001's warning.
+    let Some(lines) = cx.release.kernel_lines().filter(|l| !l.is_empty()) else {
         return vec![];
     };
+    let accepted = lines.join(", ");
+    let judged = match judged(subject, image) {
+        Ok(judged) => judged,
+        // EA015 warns that the OS can't be told; this says what that leaves unchecked here.
+        Err(evidence) => {
+            let mut finding = rule.finding(
+                Severity::Info,
+                format!(
+                    "the kernel line could not be checked: the OS of the image could not be told (EA015); \
+                     {} accepts kernel {accepted}",
+                    cx.release
+                ),
+            );
+            for (key, value) in evidence {
+                finding = finding.with(key, value);
+            }
+            return vec![finding.with("AcceptedKernels", &accepted)];
+        }
+    };
+    // Another generation is EA015's error; the kernel line is only judged on the one the release needs.
     let OsFamily::AmazonLinux2023 { kernel } = &judged.family else {
         return vec![];
     };
+    if cx.release.required_linux() != Some(RequiredLinux::AmazonLinux2023) {
+        return vec![];
+    }
     let finding = match kernel.as_deref() {
-        Some("6.1") => return vec![],
+        Some(line) if lines.contains(&line) => return vec![],
         Some(other) => rule
             .finding(
                 Severity::Error,
                 format!(
-                    "{} uses AL2023 kernel {other}; {} needs the 6.1 kernel line",
+                    "{} uses AL2023 kernel {other}; {} accepts kernel {accepted} (release table)",
                     judged.subject, cx.release
                 ),
             )
@@ -219,12 +244,13 @@ fn al2023_kernel_6_1(
         None => rule.finding(
             Severity::Warning,
             format!(
-                "the AL2023 kernel line of {} could not be told; {} needs kernel 6.1",
+                "the AL2023 kernel line of {} could not be told (nothing in its name or description \
+                 names `kernel-…`); {} accepts kernel {accepted}",
                 judged.subject, cx.release
             ),
         ),
     };
-    let mut finding = finding;
+    let mut finding = finding.with("AcceptedKernels", &accepted);
     for (key, value) in judged.evidence {
         finding = finding.with(key, value);
     }
@@ -239,7 +265,10 @@ fn imdsv2_only_release(
     let Some(image) = subject.evidence.found() else {
         return vec![];
     };
-    if image.imds_support.as_deref() != Some("v2.0") || cx.release.supports_imdsv2_only() {
+    // Only a release the table says can't run IMDSv2-only instances; past the table EA001 warns.
+    if image.imds_support.as_deref() != Some("v2.0")
+        || cx.release.supports_imdsv2_only() != Some(false)
+    {
         return vec![];
     }
     vec![
@@ -344,6 +373,51 @@ mod tests {
             fired("EA016", &unknown_kernel, &region, &context("emr-7.1.0")),
             [("EA016", Severity::Warning)]
         );
+    }
+
+    /// The kernel lines come from the release table: every 7.x release there accepts 6.1 only.
+    #[test]
+    fn ea016_kernel_lines_from_the_release_table() {
+        let region = RegionFacts::default();
+        let accepted = crate::release::Release::new(7, 12, 0)
+            .kernel_lines()
+            .unwrap_or_default();
+        assert_eq!(accepted, ["6.1"]);
+        for kernel in ["6.12", "6.18"] {
+            let image = evidence(named(
+                &format!("al2023-ami-2023.9.20261110.0-kernel-{kernel}-x86_64"),
+                "",
+            ));
+            let found = findings("EA016", &image, &region, &context("emr-7.12.0"));
+            assert_eq!(found.len(), 1, "{kernel}");
+            assert_eq!(found[0].severity, Severity::Error);
+            assert_eq!(found[0].evidence["AcceptedKernels"], "6.1");
+        }
+        let k61 = evidence(named("al2023-ami-2023.9.20261110.0-kernel-6.1-x86_64", ""));
+        assert!(fired("EA016", &k61, &region, &context("emr-7.12.0")).is_empty());
+        // Past the table the kernel line is not judged (EA001 warns once).
+        let k612 = evidence(named("al2023-ami-2023.9.20261110.0-kernel-6.12-x86_64", ""));
+        assert!(fired("EA016", &k612, &region, &context("emr-8.0.0")).is_empty());
+    }
+
+    /// When nothing tells the OS, the kernel line is not silently passed: info, naming what's needed.
+    #[test]
+    fn ea016_says_when_the_kernel_line_could_not_be_checked() {
+        let region = RegionFacts::default();
+        let mut mystery = named("golden-image-2024-11", "Golden image (platform team)");
+        mystery.tags.clear();
+        let found = findings("EA016", &evidence(mystery), &region, &context("emr-7.1.0"));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Info);
+        assert!(
+            found[0].message.contains("could not be checked"),
+            "{}",
+            found[0].message
+        );
+        // No kernel limit below 7.x: nothing to check, nothing said.
+        let mut mystery = named("golden-image-2024-11", "Golden image (platform team)");
+        mystery.tags.clear();
+        assert!(fired("EA016", &evidence(mystery), &region, &context("emr-6.15.0")).is_empty());
     }
 
     #[test]

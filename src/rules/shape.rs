@@ -44,10 +44,14 @@ pub(super) const RULES: &[Rule] = &[
         severity: Severity::Error,
         title: "The root volume is large enough for the release",
         explanation: "The minimum root volume size for a custom AMI is 10 GiB; the current EMR documentation raises it to \
-                      15 GiB for releases 6.10.0 and later.",
-        remediation: "Rebuild the AMI with a larger root volume (EbsRootVolumeSize can only grow it at launch if the AMI \
-                      allows).",
-        source: "spec, opening list (10 GiB); current AWS page (15 GiB for 6.10+)",
+                      15 GiB for releases 6.10.0 and later (the release table's default root volume). The message \
+                      also says whether EMR's own root volume (EbsRootVolumeSize, else that default) covers the \
+                      snapshot: it does for any snapshot below the minimum, so EC2 can create the volume, but the \
+                      AMI's own root is still below the documented minimum.",
+        remediation: "Rebuild the AMI with a root volume of at least the release's minimum (10 GiB up to 6.9, 15 GiB \
+                      from 6.10). EbsRootVolumeSize only sizes the instances' root volumes at launch; it does not \
+                      change the AMI's own root volume, which is what this rule checks.",
+        source: "spec, opening list (10 GiB); current AWS page (15 GiB for 6.10+); release table",
         doc_url: CUSTOM_AMI_DOC,
         check: Check::Image(root_volume_min_size),
     },
@@ -140,19 +144,30 @@ fn root_volume_min_size(
     if image.root_device_type.as_deref() != Some("ebs") {
         return vec![];
     }
-    let minimum = cx.release.min_root_volume_gib();
+    // A release past the release table: EA001 says what is not judged.
+    let Some(minimum) = cx.release.default_root_volume_gib() else {
+        return vec![];
+    };
     let size = image
         .root_device()
         .and_then(|d| d.ebs.as_ref())
         .and_then(|e| e.volume_size_gib);
     match size {
         Some(size) if size >= minimum => vec![],
+        // EMR's default root volume (the table's, equal to the minimum) is larger than this snapshot, so
+        // EC2 can create it: the launch is not refused for size, but the AMI is below the documented minimum.
         Some(size) => vec![
             rule.finding(Severity::Error,
-                format!("root volume is {size} GiB; {} needs at least {minimum} GiB", cx.release),
+                format!(
+                    "root volume is {size} GiB; {release} needs at least {minimum} GiB for a custom AMI's root. \
+                     EMR's own root volume for {release} ({minimum} GiB when EbsRootVolumeSize is not set) covers \
+                     the {size} GiB snapshot, so EC2 can create it, but the AMI itself is below the minimum",
+                    release = cx.release
+                ),
             )
             .with("VolumeSize", size)
-            .with("MinimumGiB", minimum),
+            .with("MinimumGiB", minimum)
+            .with("DefaultRootVolumeGiB", minimum),
         ],
         None => vec![
             rule.finding(Severity::Warning,
@@ -267,6 +282,37 @@ mod tests {
             ebs.volume_size_gib = Some(size);
         }
         image
+    }
+
+    /// An 8 GiB stock snapshot: the message says EMR's own 10 GiB (6.9) root volume covers it.
+    #[test]
+    fn ea013_says_whether_emrs_root_volume_covers_a_stock_snapshot() {
+        let found = findings(
+            "EA013",
+            &evidence(with_root(8)),
+            &none(),
+            &context("emr-6.9.0"),
+        );
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .message
+                .contains("EMR's own root volume for emr-6.9.0 (10 GiB")
+                && found[0].message.contains("covers the 8 GiB snapshot"),
+            "{}",
+            found[0].message
+        );
+        assert_eq!(found[0].evidence["DefaultRootVolumeGiB"], "10");
+        // Past the release table the minimum is not known: EA001 says so, EA013 doesn't guess.
+        assert!(
+            fired(
+                "EA013",
+                &evidence(with_root(8)),
+                &none(),
+                &context("emr-8.0.0")
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod cluster;
 mod image;
 mod inspect;
 mod judging;
+mod matrix;
 mod organization;
 mod outcome;
 mod plan;
@@ -16,7 +17,7 @@ pub use outcome::{Outcome, exit_code};
 use crate::aws::{Aws, ConfigError};
 use crate::cli::Cli;
 use crate::collect::CollectUsageError;
-use crate::invocation::{AuditJob, Invocation, InvocationError, Job};
+use crate::invocation::{AuditJob, ImageJob, Invocation, InvocationError, Job};
 use crate::plan::PlanError;
 use crate::replay::{RecordError, ScenarioError};
 use crate::report::Report;
@@ -60,19 +61,31 @@ pub async fn run(cli: &Cli) -> Result<Outcome, RunError> {
 async fn run_job(invocation: &Invocation) -> Result<Outcome, RunError> {
     let report = match &invocation.job {
         Job::Rules(rule) => return Ok(tools::explain_rules(*rule, invocation.report.format)),
+        Job::Releases => return Ok(tools::releases(invocation.report.format)),
         Job::Init(path) => return tools::init(path),
         Job::Completions(shell) => return tools::completions(*shell),
         Job::Man => return tools::man(),
         Job::MockServe { dir, port, faults } => return tools::serve(dir, *port, *faults).await,
         Job::Inspect(job) => inspect::inspect(invocation, job),
+        // The release matrix answers across releases: a report of its own.
+        Job::Audit(AuditJob::Image(
+            job @ ImageJob {
+                matrix: Some(pattern),
+                ..
+            },
+        )) => return matrix::matrix(invocation, job, pattern).await,
         Job::Audit(job) => {
             let (report, session) = scopes::audit(invocation, job).await?;
             let mut report = judged(report, invocation);
             session.finish(invocation, &mut report)?;
-            return Ok(outcome::of(&report, &invocation.report));
+            return Ok(outcome::of(&report, &invocation.report, invocation.now));
         }
     };
-    Ok(outcome::of(&judged(report, invocation), &invocation.report))
+    Ok(outcome::of(
+        &judged(report, invocation),
+        &invocation.report,
+        invocation.now,
+    ))
 }
 
 /// The report after the configuration's severities and waivers.

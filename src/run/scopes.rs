@@ -8,7 +8,7 @@ use futures::StreamExt;
 
 use super::session::Session;
 use super::{RunError, audit_scope};
-use crate::aws::{AssumedCredentials, Aws, RoleSpec};
+use crate::aws::{AssumedCredentials, Aws, PendingScope, RoleSpec};
 use crate::invocation::{AuditJob, Invocation};
 use crate::progress::Progress;
 use crate::report::{Report, ScopeStats, Stats};
@@ -22,12 +22,12 @@ const SCOPE_CONCURRENCY: usize = 64;
 /// the budget like the others.
 const ACCOUNT_CONCURRENCY: usize = 16;
 
-/// One account and region to audit, with clients for it.
+/// One account and region to audit, with clients for it built when it starts.
 struct Scope {
     /// The assumed account (`--accounts`); `None` for the caller's own.
     account: Option<String>,
     region: String,
-    aws: Aws,
+    aws: PendingScope,
 }
 
 /// One account and region's report.
@@ -200,9 +200,7 @@ async fn account_scopes(
             settings.regions.clone()
         };
         for region in regions {
-            let aws = base
-                .scoped(&region, credentials.clone())
-                .with_identity_of(&home);
+            let aws = base.pending(&region, credentials.clone(), &home);
             scopes.push(Scope {
                 account: account.clone(),
                 region,
@@ -270,7 +268,8 @@ async fn run_in_scopes(
                 "auditing {}",
                 label(scope.account.as_deref(), &scope.region)
             );
-            let report = audit_scope(quiet, job, &scope.aws)
+            let aws = scope.aws.build();
+            let report = audit_scope(quiet, job, &aws)
                 .await
                 .map(|report| ScopeReport {
                     account: scope.account,

@@ -1,4 +1,4 @@
-//! The commands that audit nothing: the rule catalogue, `init`, completions, the man page, and
+//! The commands that audit nothing: the rule catalogue, the release table, `init`, completions, the man page, and
 //! `mock serve`.
 
 use clap::CommandFactory;
@@ -6,6 +6,7 @@ use clap::CommandFactory;
 use super::{Outcome, RunError};
 use crate::cli::{Cli, Format};
 use crate::config;
+use crate::release::table as release_table;
 use crate::replay::{Faults, ReplayServer, Scenario};
 use crate::rules::Rule;
 use crate::rules::catalogue::{self, Style};
@@ -13,14 +14,25 @@ use crate::terminal::visible;
 
 /// `rules [RULE]`: the catalogue, or one rule explained.
 pub(super) fn explain_rules(rule: Option<&'static Rule>, format: Format) -> Outcome {
-    // The catalogue is for people in every format but JSON.
+    // The catalogue is for people in every format but JSON and Markdown (what the README shows).
     let style = match format {
         Format::Json => Style::Json,
-        Format::Table | Format::Sarif | Format::Junit | Format::Markdown => Style::Text,
+        Format::Markdown => Style::Markdown,
+        Format::Table | Format::Sarif | Format::Junit | Format::Asff => Style::Text,
     };
     Outcome::printed(match rule {
         None => catalogue::list(style),
         Some(rule) => catalogue::one(rule, style),
+    })
+}
+
+/// `releases`: the release table, for people (every format but JSON) or as JSON.
+pub(super) fn releases(format: Format) -> Outcome {
+    Outcome::printed(match format {
+        Format::Json => release_table::json(),
+        Format::Table | Format::Sarif | Format::Junit | Format::Markdown | Format::Asff => {
+            release_table::text()
+        }
     })
 }
 
