@@ -223,6 +223,9 @@ pub enum FsErrorKind {
     PseudoFs(&'static str),
     /// The file changed between being checked and being opened.
     Changed,
+    /// The image's own structures are inconsistent (a filesystem read from a snapshot's blocks): what, in
+    /// a few words, without quoting raw bytes.
+    Corrupt(String),
     Io(std::io::Error),
 }
 
@@ -280,6 +283,7 @@ impl fmt::Display for FsError {
                 ": on the auditing machine's {fs} (kernel state, not image content); not read"
             ),
             FsErrorKind::Changed => write!(f, ": changed while being read; not read"),
+            FsErrorKind::Corrupt(what) => write!(f, ": corrupt filesystem: {what}"),
             FsErrorKind::Io(error) => write!(f, ": {error}"),
         }
     }

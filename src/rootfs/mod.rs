@@ -6,6 +6,7 @@
 //! run error in [`ContentsFacts::unreadable`], never a silent skip; only a path that is not there (or a
 //! link that leads nowhere in the image) counts as absent.
 
+pub mod disk;
 mod host;
 mod image_fs;
 
