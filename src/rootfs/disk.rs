@@ -94,3 +94,81 @@ mod tests {
         assert!(slice.read_at(u64::MAX, &mut buf).is_err());
     }
 }
+
+/// A disk held as its blocks that are not all zeros; the rest reads as zeros, as a snapshot's unwritten
+/// blocks do. Loads a snapshot recorded in a scenario ([`SparseDisk::load_recorded`]).
+pub struct SparseDisk {
+    size: u64,
+    block_size: u64,
+    blocks: std::collections::BTreeMap<u64, Vec<u8>>,
+}
+
+impl SparseDisk {
+    /// An all-zero disk of `size` bytes made of `block_size`-byte blocks.
+    pub fn new(size: u64, block_size: u64) -> Self {
+        Self {
+            size,
+            block_size: block_size.max(1),
+            blocks: Default::default(),
+        }
+    }
+
+    /// Block `index`'s bytes; shorter than a block means the rest is zeros.
+    pub fn set_block(&mut self, index: u64, bytes: Vec<u8>) {
+        self.blocks.insert(index, bytes);
+    }
+
+    /// A snapshot recorded in a scenario folder (`ebs/<snapshot-id>/`): `blocks.json` gives the volume
+    /// size in GiB and the block size, each `<BlockIndex>.bin` a block's bytes without its trailing zeros.
+    /// Every block is loaded, listed or not; used by tests over the shipped images.
+    pub fn load_recorded(dir: &std::path::Path) -> io::Result<Self> {
+        let index: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("blocks.json"))?)
+            .map_err(io::Error::other)?;
+        let number = |key: &str| {
+            index[key]
+                .as_u64()
+                .ok_or_else(|| io::Error::other(format!("blocks.json: no {key}")))
+        };
+        let mut disk = Self::new(number("VolumeSize")? << 30, number("BlockSize")?);
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "bin")
+                && let Some(block) = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| s.parse().ok())
+            {
+                disk.set_block(block, std::fs::read(&path)?);
+            }
+        }
+        Ok(disk)
+    }
+}
+
+impl Disk for SparseDisk {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        if !fits(offset, buf.len(), self.size) {
+            return Err(past_end(offset, buf.len(), self.size));
+        }
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let (block, within) = (at / self.block_size, (at % self.block_size) as usize);
+            let n = (buf.len() - done).min(self.block_size as usize - within);
+            let out = &mut buf[done..done + n];
+            out.fill(0);
+            if let Some(bytes) = self.blocks.get(&block)
+                && within < bytes.len()
+            {
+                let have = n.min(bytes.len() - within);
+                out[..have].copy_from_slice(&bytes[within..within + have]);
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}
