@@ -77,23 +77,6 @@ impl Disk for MemDisk {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slices_stay_inside_their_disk() {
-        let disk: Arc<dyn Disk> = Arc::new(MemDisk((0u8..=255).collect()));
-        assert!(Slice::new(disk.clone(), 200, 57).is_none());
-        assert!(Slice::new(disk.clone(), u64::MAX, 2).is_none());
-        let slice = Slice::new(disk, 16, 32).expect("fits");
-        let mut buf = [0u8; 4];
-        slice.read_at(28, &mut buf).expect("inside");
-        assert_eq!(buf, [44, 45, 46, 47]);
-        assert!(slice.read_at(29, &mut buf).is_err());
-        assert!(slice.read_at(u64::MAX, &mut buf).is_err());
-    }
-}
 
 /// A disk held as its blocks that are not all zeros; the rest reads as zeros, as a snapshot's unwritten
 /// blocks do. Loads a snapshot recorded in a scenario ([`SparseDisk::load_recorded`]).
@@ -170,5 +153,23 @@ impl Disk for SparseDisk {
             done += n;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_stay_inside_their_disk() {
+        let disk: Arc<dyn Disk> = Arc::new(MemDisk((0u8..=255).collect()));
+        assert!(Slice::new(disk.clone(), 200, 57).is_none());
+        assert!(Slice::new(disk.clone(), u64::MAX, 2).is_none());
+        let slice = Slice::new(disk, 16, 32).expect("fits");
+        let mut buf = [0u8; 4];
+        slice.read_at(28, &mut buf).expect("inside");
+        assert_eq!(buf, [44, 45, 46, 47]);
+        assert!(slice.read_at(29, &mut buf).is_err());
+        assert!(slice.read_at(u64::MAX, &mut buf).is_err());
     }
 }
