@@ -247,18 +247,25 @@ pub struct ImageArgs {
     pub account: Option<String>,
 
     /// Also check this root filesystem of the (single) AMI: its content findings join the AMI's.
-    #[arg(long, value_name = "ROOT")]
+    #[arg(long, value_name = "ROOT", conflicts_with = "contents")]
     pub rootfs: Option<PathBuf>,
 
-    /// With --rootfs: most data /tmp, /var and /emr may hold together (EA063), e.g. 500MiB [default: 1GiB].
-    #[arg(long, value_name = "SIZE", requires = "rootfs")]
+    /// Also check each AMI's files (EA060–EA065), read from its root snapshot through the EBS direct
+    /// APIs (ebs:ListSnapshotBlocks, ebs:GetSnapshotBlock): no volume, no instance, only the blocks needed.
+    #[arg(long)]
+    pub contents: bool,
+
+    /// With --rootfs or --contents: most data /tmp, /var and /emr may hold together (EA063), e.g. 500MiB
+    /// [default: 1GiB].
+    #[arg(long, value_name = "SIZE")]
     pub max_relocated: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct InspectArgs {
-    /// The image's root directory.
-    #[arg(value_name = "ROOT")]
+    /// The image's root directory; or an AMI ID (`image AMI --contents`) or snapshot ID (its files
+    /// alone), read through the EBS direct APIs. A directory named like an ID is `./ami-…`.
+    #[arg(value_name = "ROOT|AMI_ID|SNAPSHOT_ID")]
     pub root: PathBuf,
 
     /// EMR release the image is meant for (emr-X.Y.Z); required here or in the config's defaults.

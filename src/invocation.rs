@@ -96,6 +96,14 @@ pub enum AuditJob {
     Image(ImageJob),
     Cluster(ClusterJob),
     Plan(PlanJob),
+    /// `inspect snap-…`: one snapshot's files.
+    Snapshot(SnapshotJob),
+}
+
+#[derive(Debug, Clone)]
+pub struct SnapshotJob {
+    pub snapshot_id: String,
+    pub release: Release,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +117,8 @@ pub struct ImageJob {
     pub account: Option<String>,
     /// `--rootfs`: the (single) AMI's files, a directory.
     pub rootfs: Option<PathBuf>,
+    /// `--contents`: each AMI's files, read from its root snapshot.
+    pub contents: bool,
     /// `--release all` or a glob: the release matrix over EMR's release labels (`release` unused).
     pub matrix: Option<ReleasePattern>,
 }
@@ -328,6 +338,9 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
                     if args.rootfs.is_some() {
                         return Err(InputError::MatrixWith(text.to_string(), "--rootfs").into());
                     }
+                    if args.contents {
+                        return Err(InputError::MatrixWith(text.to_string(), "--contents").into());
+                    }
                     (Release::new(0, 0, 0), Some(pattern))
                 }
                 _ => (release(&args.release)?, None),
@@ -343,7 +356,11 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
                     return Err(InputError::RootfsWithManyImages(image_ids.len()).into());
                 }
                 directory(root)?;
+            }
+            if args.rootfs.is_some() || args.contents {
                 thresholds.relocated_bytes = relocated(&args.max_relocated)?;
+            } else if let Some(size) = &args.max_relocated {
+                return Err(InputError::RelocatedWithoutFiles(size.clone()).into());
             }
             Job::Audit(AuditJob::Image(ImageJob {
                 image_ids,
@@ -352,6 +369,7 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
                 applications,
                 account,
                 rootfs: args.rootfs.clone(),
+                contents: args.contents,
                 matrix,
             }))
         }
@@ -391,6 +409,32 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
         Command::Inspect(args) => {
             let release = release(&args.release)?;
             thresholds.relocated_bytes = relocated(&args.max_relocated)?;
+            // An AMI or snapshot ID: its files, read through the EBS direct APIs.
+            match args.root.to_str() {
+                Some(id) if id.starts_with("ami-") => {
+                    validate::image_id(id)?;
+                    return Ok(Job::Audit(AuditJob::Image(ImageJob {
+                        image_ids: vec![id.to_string()],
+                        release,
+                        instance_types: ordered_unique(&d.instance_types),
+                        applications: ordered_unique(&d.applications),
+                        account: None,
+                        rootfs: None,
+                        contents: true,
+                        matrix: None,
+                    })));
+                }
+                Some(id) if id.starts_with("snap-") => {
+                    if !crate::replay::is_snapshot_id(id) {
+                        return Err(InputError::SnapshotId(id.to_string()).into());
+                    }
+                    return Ok(Job::Audit(AuditJob::Snapshot(SnapshotJob {
+                        snapshot_id: id.to_string(),
+                        release,
+                    })));
+                }
+                _ => {}
+            }
             directory(&args.root)?;
             Job::Inspect(InspectJob {
                 root: args.root.clone(),
@@ -486,6 +530,7 @@ fn aws_settings(cli: &Cli, config: &Config, job: &Job) -> Result<AwsSettings, In
         let one_region = match job {
             AuditJob::Image(_) => Some("AMI IDs belong"),
             AuditJob::Plan(_) => Some("a launch plan belongs"),
+            AuditJob::Snapshot(_) => Some("a snapshot ID belongs"),
             AuditJob::Cluster(cluster) if !cluster.cluster_ids.is_empty() => {
                 Some("cluster IDs belong")
             }

@@ -52,6 +52,12 @@ pub enum InputError {
     Size(String),
     #[error("--rootfs checks one AMI's files: give exactly one AMI ID (got {0})")]
     RootfsWithManyImages(usize),
+    #[error("--max-relocated {0}: only with --rootfs or --contents, which read the AMI's files")]
+    RelocatedWithoutFiles(String),
+    #[error(
+        "invalid snapshot ID '{0}': expected snap- followed by 8 or 17 hexadecimal digits"
+    )]
+    SnapshotId(String),
     #[error("root filesystem '{0}' is not a directory")]
     Root(String),
     #[error("no EMR release: give --release emr-X.Y.Z, or release in the config's [defaults]")]

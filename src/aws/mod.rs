@@ -3,6 +3,7 @@
 //! them, and converts every answer into crate-owned facts.
 
 mod ancestry;
+mod ebs;
 mod ec2;
 mod emr;
 mod gate;
@@ -29,6 +30,7 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 pub use ancestry::SnapshotFacts;
+pub use ebs::{BLOCK_SIZE, BlockList};
 pub use ec2::{ImageBatch, InstanceTypeBatch};
 pub use network::Lookup;
 pub use organizations::OrgAccount;
@@ -102,7 +104,7 @@ pub struct Aws {
 
 impl Aws {
     /// Clients from the standard chain: environment, profile (`--profile`), `--region`, and
-    /// `--endpoint-url` or `AWS_ENDPOINT_URL[_EC2|_EMR|_KMS|_STS]`.
+    /// `--endpoint-url` or `AWS_ENDPOINT_URL[_EBS|_EC2|_EMR|_KMS|_STS]`.
     pub async fn from_environment(options: &AwsOptions) -> Result<Aws, ConfigError> {
         // Standard retry's attempts and backoff (exponential with jitter on throttling, 5xx and connection
         // errors), applied by the gate (gate.rs) to the service clients and by the SDK to credential
@@ -174,6 +176,7 @@ impl Aws {
             clients: Arc::new(Clients {
                 config: config.clone(),
                 recorder: recorder.cloned(),
+                ebs: Default::default(),
                 ec2: Default::default(),
                 emr: Default::default(),
                 kms: Default::default(),
@@ -223,6 +226,7 @@ impl Aws {
 struct Clients {
     config: SdkConfig,
     recorder: Option<Recorder>,
+    ebs: std::sync::OnceLock<aws_sdk_ebs::Client>,
     ec2: std::sync::OnceLock<aws_sdk_ec2::Client>,
     emr: std::sync::OnceLock<aws_sdk_emr::Client>,
     kms: std::sync::OnceLock<aws_sdk_kms::Client>,
@@ -250,6 +254,7 @@ macro_rules! lazy_client {
 }
 
 impl Aws {
+    lazy_client!(ebs, aws_sdk_ebs);
     lazy_client!(ec2, aws_sdk_ec2);
     lazy_client!(emr, aws_sdk_emr);
     lazy_client!(kms, aws_sdk_kms);

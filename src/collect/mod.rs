@@ -1,10 +1,12 @@
 //! From targets to facts: which calls to make, batched and made once per run.
 
 mod clusters;
+mod contents;
 mod root_keys;
 mod trace;
 
 pub use clusters::{ClusterSelection, DescribedClusters, describe_clusters};
+pub use contents::{MAX_BLOCKS, read_snapshot};
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -31,3 +31,24 @@ pub struct ContentsFacts {
     /// where a file should be, a file over its read cap, a link loop, a tree too deep. Each is a run error.
     pub unreadable: Vec<String>,
 }
+
+/// What reading an AMI's root snapshot through the EBS direct APIs took (`image --contents`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SnapshotRead {
+    pub snapshot_id: String,
+    /// Where the root filesystem was found, and what it is (`GPT partition 1 …: XFS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<String>,
+    pub volume_gib: u64,
+    /// Blocks the snapshot has written (ListSnapshotBlocks).
+    pub blocks_listed: u64,
+    /// Blocks fetched (GetSnapshotBlock), each 512 KiB.
+    pub blocks_fetched: u64,
+    pub bytes_fetched: u64,
+    /// ListSnapshotBlocks pages.
+    pub list_calls: u64,
+    /// At us-east-1 prices for the EBS direct APIs (ListSnapshotBlocks $0.0006, GetSnapshotBlock $0.003
+    /// per 1,000 requests).
+    pub estimated_cost_usd: f64,
+    pub elapsed_ms: u64,
+}

@@ -20,7 +20,7 @@ pub mod os;
 
 pub use cluster::{ClusterFacts, DhcpOptions, InstanceCollection, InstanceSlot, NetworkFacts};
 pub use collected::{Collected, RegionFacts};
-pub use contents::ContentsFacts;
+pub use contents::{ContentsFacts, SnapshotRead};
 pub use error::CollectError;
 pub use evidence::{ImageEvidence, ImageLookup, LaunchAccess};
 pub use image::{BlockDevice, EbsVolume, ImageFacts, InstanceTypeFacts, LaunchPermission};

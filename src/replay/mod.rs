@@ -7,9 +7,11 @@ mod proxy;
 mod record;
 mod scenario;
 mod server;
+mod snapshots;
 
 pub use faults::Faults;
 pub use params::{RequestKey, canonical};
 pub use record::{RecordError, RecordOptions, Recorder, check_target};
 pub use scenario::{Exchange, ExchangeFile, Scenario, ScenarioError, ScenarioFile};
+pub use snapshots::{RecordedSnapshot, SnapshotIndex, is_snapshot_id};
 pub use server::{ReplayLog, ReplayServer, identify, identify_parts};

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::params::RequestKey;
 use super::scenario::{ExchangeFile, ScenarioFile};
+use super::snapshots::{SnapshotRecording, is_snapshot_id};
 
 /// One request and the answer it got.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,8 @@ struct Recorded {
 #[derive(Debug, Clone, Default)]
 pub struct Recorder {
     exchanges: Arc<Mutex<Vec<Recorded>>>,
+    /// EBS snapshots read (`image --contents`): their block lists and the blocks read, by snapshot ID.
+    snapshots: Arc<Mutex<BTreeMap<String, SnapshotRecording>>>,
 }
 
 impl Recorder {
@@ -34,6 +37,27 @@ impl Recorder {
         if !exchanges.contains(&recorded) {
             exchanges.push(recorded);
         }
+    }
+
+    /// Keep a snapshot's block list (ListSnapshotBlocks, every page).
+    pub fn record_block_list(&self, snapshot_id: &str, volume_gib: i64, listed: impl Iterator<Item = u64>) {
+        if !is_snapshot_id(snapshot_id) {
+            return;
+        }
+        let mut snapshots = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = snapshots.entry(snapshot_id.to_string()).or_default();
+        snapshot.volume_gib = u64::try_from(volume_gib).unwrap_or(0);
+        snapshot.listed = listed.collect();
+    }
+
+    /// Keep a block read (GetSnapshotBlock), its checksum verified.
+    pub fn record_block(&self, snapshot_id: &str, index: u64, bytes: &[u8]) {
+        if !is_snapshot_id(snapshot_id) {
+            return;
+        }
+        let mut snapshots = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = snapshots.entry(snapshot_id.to_string()).or_default();
+        snapshot.read.insert(index, bytes.to_vec());
     }
 
     pub fn len(&self) -> usize {
@@ -98,6 +122,14 @@ impl Recorder {
                 response,
                 note: None,
             });
+        }
+        let snapshots = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for (snapshot_id, snapshot) in &snapshots {
+            files.extend(snapshot.files(snapshot_id));
         }
         let json = serde_json::to_string_pretty(&index)
             .map_err(|e| RecordError::Io(dir.to_path_buf(), std::io::Error::other(e)))?;

@@ -91,6 +91,8 @@ pub struct Scenario {
     pub region: Option<String>,
     pub commands: Vec<Vec<String>>,
     pub exchanges: Vec<Exchange>,
+    /// EBS snapshots (`ebs/<snapshot-id>/`), by ID.
+    pub snapshots: std::collections::BTreeMap<String, super::snapshots::RecordedSnapshot>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -216,7 +218,13 @@ impl Scenario {
                 response_file: exchange.response,
             });
         }
+        let snapshots = super::snapshots::load(dir, &mut |path, cap, what| files.read(path, cap, what))
+            .map_err(|reason| ScenarioError::Refused {
+                path: dir.join("ebs"),
+                reason,
+            })?;
         Ok(Scenario {
+            snapshots,
             dir: dir.to_path_buf(),
             description: file.description,
             region: file.region,

@@ -1,5 +1,6 @@
 //! The loopback server that answers from a scenario.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -10,6 +11,7 @@ use super::faults::Faults;
 use super::params::{RequestKey, canonical, query_params};
 use super::proxy::DropProxy;
 use super::scenario::{Exchange, Scenario};
+use super::snapshots::RecordedSnapshot;
 
 /// Error code of the answer to a request that has no recording.
 pub const NO_RECORDING: &str = "NoRecordedAnswer";
@@ -104,10 +106,12 @@ impl ReplayServer {
         }));
         let region = scenario.region.clone();
         let exchanges = Arc::new(scenario.exchanges);
+        let snapshots = Arc::new(scenario.snapshots);
         Mock::given(any())
             .respond_with(ScenarioResponder {
                 label: scenario.dir.display().to_string(),
                 exchanges: Arc::clone(&exchanges),
+                snapshots,
                 log: Arc::clone(&log),
                 verbose,
                 faults,
@@ -170,6 +174,7 @@ impl ReplayServer {
 struct ScenarioResponder {
     label: String,
     exchanges: Arc<Vec<Exchange>>,
+    snapshots: Arc<BTreeMap<String, RecordedSnapshot>>,
     log: Arc<Mutex<ReplayLog>>,
     verbose: bool,
     faults: Faults,
@@ -177,6 +182,9 @@ struct ScenarioResponder {
 
 impl Respond for ScenarioResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        if request.url.path().starts_with("/snapshots/") {
+            return self.ebs(request);
+        }
         let key = match identify(request) {
             Ok(key) => key,
             Err(problem) => return error_answer("unknown", "InvalidRequest", &problem),
@@ -275,6 +283,157 @@ impl Respond for ScenarioResponder {
     }
 }
 
+/// Entries of a ListSnapshotBlocks page when the request names no MaxResults (the API's default).
+const EBS_PAGE: usize = 10_000;
+
+impl ScenarioResponder {
+    /// The EBS direct APIs (REST: the path names the operation): ListSnapshotBlocks
+    /// (`GET /snapshots/{id}/blocks`) pages through the recorded block list, handing out tokens that
+    /// GetSnapshotBlock (`GET /snapshots/{id}/blocks/{index}?blockToken=…`) must bring back; a block is
+    /// served padded to the block size with its checksum in `x-amz-Checksum`. Faults and latency apply
+    /// as to every other call.
+    fn ebs(&self, request: &Request) -> ResponseTemplate {
+        let query: BTreeMap<String, String> = request
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let parts: Vec<&str> = request.url.path().trim_matches('/').split('/').collect();
+        let (action, snapshot_id, block) = match parts.as_slice() {
+            ["snapshots", id, "blocks"] => ("ListSnapshotBlocks", *id, None),
+            ["snapshots", id, "blocks", index] => ("GetSnapshotBlock", *id, Some(*index)),
+            _ => {
+                return error_answer("ebs", "InvalidRequest", "unknown EBS direct API path")
+                    .set_delay(self.faults.latency);
+            }
+        };
+        let mut params = serde_json::Map::new();
+        params.insert("SnapshotId".into(), Value::from(snapshot_id));
+        if let Some(index) = block {
+            params.insert("BlockIndex".into(), Value::from(index));
+        }
+        for (name, value) in &query {
+            params.insert(name.clone(), Value::from(value.as_str()));
+        }
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+        let authorization = header("authorization");
+        let key = RequestKey {
+            service: "ebs".into(),
+            action: action.into(),
+            params: Value::Object(params),
+            region: authorization.and_then(signing_region),
+            access_key: authorization.and_then(access_key),
+        };
+        let text = key.to_string();
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let attempt = {
+            let seen = log.seen.entry(text.clone()).or_default();
+            *seen += 1;
+            *seen
+        };
+        let rate = self.faults.error_rate();
+        if rate > 0.0 && self.faults.draw(&text, attempt, 0) < rate {
+            log.faults += 1;
+            let throttle = self.faults.draw(&text, attempt, 1) < 0.5;
+            return fault_answer("ebs", throttle).set_delay(self.faults.latency);
+        }
+        let answer = match self.snapshots.get(snapshot_id) {
+            None => Err(format!(
+                "no recorded snapshot {snapshot_id} in {}",
+                self.label
+            )),
+            Some(snapshot) => match block {
+                None => Ok(list_blocks(snapshot, &query)),
+                Some(index) => get_block(snapshot, index, &query),
+            },
+        };
+        log.requests.push((key.clone(), answer.is_ok()));
+        if self.verbose {
+            match &answer {
+                Ok(_) => eprintln!("{key} → recorded snapshot"),
+                Err(problem) => eprintln!("{key} → {problem}"),
+            }
+        }
+        match answer {
+            Ok(template) => template,
+            Err(problem) => error_answer("ebs", NO_RECORDING, &problem),
+        }
+        .set_delay(self.faults.latency)
+    }
+}
+
+/// One page of a recorded snapshot's block list, from `pageToken` (or `startingBlockIndex`).
+fn list_blocks(snapshot: &RecordedSnapshot, query: &BTreeMap<String, String>) -> ResponseTemplate {
+    let from: u64 = query
+        .get("pageToken")
+        .and_then(|t| t.strip_prefix("from-"))
+        .or(query.get("startingBlockIndex").map(String::as_str))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let size = query
+        .get("maxResults")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(EBS_PAGE)
+        .clamp(1, EBS_PAGE);
+    let mut listed = snapshot
+        .index
+        .blocks
+        .iter()
+        .filter(|b| b.block_index >= from);
+    let page: Vec<Value> = listed
+        .clone()
+        .take(size)
+        .map(|b| {
+            serde_json::json!({
+                "BlockIndex": b.block_index,
+                "BlockToken": block_token(&snapshot.index.snapshot_id, b.block_index),
+            })
+        })
+        .collect();
+    let mut body = serde_json::json!({
+        "Blocks": page,
+        "BlockSize": snapshot.index.block_size,
+        "VolumeSize": snapshot.index.volume_size,
+        "ExpiryTime": 4102444800.0,
+    });
+    if let Some(next) = listed.nth(size) {
+        body["NextToken"] = Value::from(format!("from-{}", next.block_index));
+    }
+    ResponseTemplate::new(200)
+        .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
+        .set_body_raw(body.to_string(), "application/json")
+}
+
+/// A recorded block, if the request brings the token the listing handed out for it.
+fn get_block(
+    snapshot: &RecordedSnapshot,
+    index: &str,
+    query: &BTreeMap<String, String>,
+) -> Result<ResponseTemplate, String> {
+    let id = &snapshot.index.snapshot_id;
+    let index: u64 = index
+        .parse()
+        .map_err(|_| format!("block index '{index}' is not a number"))?;
+    if query.get("blockToken").map(String::as_str) != Some(block_token(id, index).as_str()) {
+        return Err(format!(
+            "block {index} of {id} asked without the token ListSnapshotBlocks gave for it"
+        ));
+    }
+    let (bytes, checksum) = snapshot
+        .block(index)
+        .ok_or_else(|| format!("block {index} of {id} was not recorded"))?;
+    Ok(ResponseTemplate::new(200)
+        .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
+        .insert_header("x-amz-Data-Length", bytes.len().to_string().as_str())
+        .insert_header("x-amz-Checksum", checksum.as_str())
+        .insert_header("x-amz-Checksum-Algorithm", "SHA256")
+        .set_body_raw(bytes, "application/octet-stream"))
+}
+
+fn block_token(snapshot_id: &str, index: u64) -> String {
+    format!("replay-{snapshot_id}-{index}")
+}
+
 /// A throttling error (EC2 `RequestLimitExceeded` 503, EMR `ThrottlingException` 400, STS `Throttling`
 /// 400) or an internal error with HTTP 500, each in the service's own format, as AWS sends them.
 fn fault_answer(service: &str, throttle: bool) -> ResponseTemplate {
@@ -283,6 +442,8 @@ fn fault_answer(service: &str, throttle: bool) -> ResponseTemplate {
         ("emr", true) => ("ThrottlingException", 400),
         ("organizations", true) => ("TooManyRequestsException", 400),
         ("kms", true) => ("ThrottlingException", 400),
+        ("ebs", true) => ("ThrottlingException", 400),
+        ("ebs", false) => ("InternalServerException", 500),
         (_, true) => ("Throttling", 400),
         ("emr", false) => ("InternalServerException", 500),
         ("organizations", false) => ("ServiceException", 500),
@@ -426,7 +587,9 @@ pub fn error_answer(service: &str, code: &str, message: &str) -> ResponseTemplat
 }
 
 fn error_content_type(service: &str) -> &'static str {
-    if is_json_service(service) {
+    if service == "ebs" {
+        "application/json"
+    } else if is_json_service(service) {
         "application/x-amz-json-1.1"
     } else {
         "text/xml"
@@ -436,7 +599,7 @@ fn error_content_type(service: &str) -> &'static str {
 fn answer_body(service: &str, code: &str, message: &str) -> String {
     let escaped = xml_escape(message);
     match service {
-        "emr" | "kms" | "organizations" => {
+        "emr" | "kms" | "organizations" | "ebs" => {
             serde_json::json!({"__type": code, "message": message}).to_string()
         }
         "sts" => format!(

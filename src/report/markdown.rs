@@ -99,6 +99,9 @@ fn section(out: &mut String, target: &Target) {
     if let Some(base) = &target.base {
         context.push(format!("base: {}", inline(base)));
     }
+    if let Some(read) = &target.contents {
+        context.push(format!("contents: {}", inline(&super::contents_line(read))));
+    }
     let _ = writeln!(out, "{}\n", context.join(" · "));
 
     if target.status == Status::NotAudited {

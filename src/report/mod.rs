@@ -20,7 +20,7 @@ pub use sarif::render_sarif;
 pub use table::render_table;
 
 use crate::context::ContextSummary;
-use crate::facts::Lineage;
+use crate::facts::{Lineage, SnapshotRead};
 use crate::rules::Severity;
 use crate::sink::Sink;
 pub use crate::sink::{ReportedFinding, Suppression, WaiverOutcome, WaiverStatus};
@@ -105,6 +105,9 @@ pub struct Target {
     /// Images: the chain back to the base, each link with where it came from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lineage: Option<Lineage>,
+    /// Images (`--contents`) and snapshots (`inspect snap-…`): what reading the root snapshot took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contents: Option<SnapshotRead>,
 }
 
 impl Target {
@@ -123,6 +126,7 @@ impl Target {
             images: None,
             base: None,
             lineage: None,
+            contents: None,
         }
     }
 
@@ -252,4 +256,23 @@ impl Report {
             .map(|f| f.severity)
             .max()
     }
+}
+
+/// One line on what reading a root snapshot took, for the table and Markdown reports.
+pub fn contents_line(read: &SnapshotRead) -> String {
+    let mut line = format!(
+        "{} of {} written blocks read ({:.1} MiB) in {:.1} s, {} listing call{}, about ${:.5}",
+        read.blocks_fetched,
+        read.blocks_listed,
+        read.bytes_fetched as f64 / (1u64 << 20) as f64,
+        read.elapsed_ms as f64 / 1000.0,
+        read.list_calls,
+        if read.list_calls == 1 { "" } else { "s" },
+        read.estimated_cost_usd,
+    );
+    line = match &read.filesystem {
+        Some(fs) => format!("{} ({fs}): {line}", read.snapshot_id),
+        None => format!("{}: {line}", read.snapshot_id),
+    };
+    line
 }

@@ -61,6 +61,9 @@ fn image_block(out: &mut String, target: &Target, style: &Style) {
     if let Some(base) = &target.base {
         let _ = writeln!(out, "  base: {}", visible(base));
     }
+    if let Some(read) = &target.contents {
+        let _ = writeln!(out, "  contents: {}", visible(&super::contents_line(read)));
+    }
     match target.status {
         Status::NotAudited => {
             let _ = writeln!(out, "  not audited: {}", strip(target.error.as_deref()));

@@ -7,6 +7,8 @@
 //! link that leads nowhere in the image) counts as absent.
 
 pub mod disk;
+mod open;
+pub use open::open_root;
 mod host;
 mod image_fs;
 

@@ -4,9 +4,8 @@ use std::time::Instant;
 
 use crate::context::Context;
 use crate::invocation::{InspectJob, Invocation};
-use crate::report::{Report, ReportedFinding, Stats, Target, TargetKind};
+use crate::report::{Report, Stats, Target, TargetKind};
 use crate::rootfs;
-use crate::rules;
 
 pub(super) fn inspect(invocation: &Invocation, job: &InspectJob) -> Report {
     let started = Instant::now();
@@ -25,15 +24,8 @@ pub(super) fn inspect(invocation: &Invocation, job: &InspectJob) -> Report {
         String::new(),
         context.summary(),
     );
-    target.findings = rules::evaluate_contents(&facts, &context)
-        .into_iter()
-        .map(ReportedFinding::from_finding)
-        .collect();
-    let errors = facts
-        .unreadable
-        .iter()
-        .map(|u| format!("could not read {u}"))
-        .collect();
+    let mut errors = Vec::new();
+    super::contents::judge(&mut target, &facts, &context, &mut errors);
     Report::new(
         vec![target],
         errors,

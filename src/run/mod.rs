@@ -2,6 +2,7 @@
 
 mod cluster;
 mod image;
+mod contents;
 mod inspect;
 mod judging;
 mod matrix;
@@ -104,5 +105,6 @@ async fn audit_scope(
         AuditJob::Image(job) => image::image(invocation, job, aws).await,
         AuditJob::Cluster(job) => cluster::cluster(invocation, job, aws).await,
         AuditJob::Plan(job) => plan::plan(invocation, job, aws).await,
+        AuditJob::Snapshot(job) => contents::snapshot(invocation, job, aws).await,
     }
 }

@@ -1,0 +1,237 @@
+//! `image --contents`: an AMI's files read from its root snapshot's blocks through the EBS direct APIs,
+//! with no volume and no instance. Only the blocks the filesystem walk needs are fetched: the partition
+//! table, the filesystem's metadata along the paths the content rules read, and those files.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::OnceCell;
+
+use crate::aws::{Aws, BlockList};
+use crate::facts::{CollectError, ContentsFacts, SnapshotRead};
+use crate::rootfs::{self, disk::Disk};
+
+/// Blocks kept in memory per snapshot (32 MiB): a filesystem walk comes back to its metadata (inode
+/// clusters, directory blocks) often, and to file data rarely.
+const CACHE_BLOCKS: usize = 64;
+/// Blocks fetched ahead of a run of consecutive reads (a file or directory read front to back).
+const READ_AHEAD: u64 = 2;
+/// Most blocks one snapshot may cost (512 MiB): far above what reading the content rules' files
+/// takes (tens of blocks), low enough that a hostile filesystem sending the reader all over the
+/// volume stops with an error instead of downloading it.
+pub const MAX_BLOCKS: u64 = 1024;
+
+/// EBS direct API prices in us-east-1 (USD per 1,000 requests), for the estimate in the report.
+const PRICE_LIST_PER_1000: f64 = 0.0006;
+const PRICE_GET_PER_1000: f64 = 0.003;
+
+/// Read the root filesystem of snapshot `snapshot_id`: the content facts, and what reading cost. An
+/// error is the snapshot that could not be read at all (listing denied, no readable filesystem, …).
+pub async fn read_snapshot(
+    aws: &Aws,
+    snapshot_id: &str,
+) -> (Result<ContentsFacts, String>, SnapshotRead) {
+    let started = Instant::now();
+    let mut read = SnapshotRead {
+        snapshot_id: snapshot_id.to_string(),
+        ..Default::default()
+    };
+    let list = match aws.snapshot_blocks(snapshot_id).await {
+        Ok(list) => list,
+        Err(error) => {
+            read.elapsed_ms = started.elapsed().as_millis() as u64;
+            return (Err(not_read(&error)), read);
+        }
+    };
+    read.list_calls = list.pages;
+    read.volume_gib = list.volume_bytes >> 30;
+    read.blocks_listed = list.tokens.len() as u64;
+    let disk = Arc::new(SnapshotDisk::new(
+        aws.clone(),
+        tokio::runtime::Handle::current(),
+        snapshot_id,
+        list,
+    ));
+    let reader = Arc::clone(&disk);
+    let name = snapshot_id.to_string();
+    let walked = tokio::task::spawn_blocking(move || {
+        let (fs, located) = rootfs::open_root(reader)?;
+        Ok::<_, String>((rootfs::read_image(&*fs, &PathBuf::from(name)), located))
+    })
+    .await;
+    read.blocks_fetched = disk.fetched.load(Ordering::Relaxed);
+    read.bytes_fetched = read.blocks_fetched * disk.list.block_size;
+    read.estimated_cost_usd = (read.list_calls as f64 * PRICE_LIST_PER_1000
+        + read.blocks_fetched as f64 * PRICE_GET_PER_1000)
+        / 1000.0;
+    read.elapsed_ms = started.elapsed().as_millis() as u64;
+    let facts = match walked {
+        Ok(Ok((facts, located))) => {
+            read.filesystem = Some(located.to_string());
+            Ok(facts)
+        }
+        Ok(Err(why)) => Err(why),
+        Err(join) => Err(format!("the filesystem reader stopped: {join}")),
+    };
+    (facts, read)
+}
+
+/// One line for a snapshot that could not be listed, naming the IAM action when it was denied.
+fn not_read(error: &CollectError) -> String {
+    error.to_string()
+}
+
+/// A snapshot as a [`Disk`]: blocks fetched on first read (several at once when a read spans them),
+/// verified, cached (a bounded number), and blocks never written read as zeros without a call.
+///
+/// Filesystem readers are synchronous; they run on a blocking thread, and each read waits there for
+/// the fetches it needs, made on the runtime through the run's gate (budget, pacing, retries).
+struct SnapshotDisk {
+    aws: Aws,
+    handle: tokio::runtime::Handle,
+    snapshot_id: Arc<str>,
+    list: BlockList,
+    cache: Mutex<BlockCache>,
+    /// Blocks fetched (or being fetched), shared with the fetches.
+    fetched: Arc<AtomicU64>,
+}
+
+/// A block being fetched or fetched: every reader of it waits on the same fetch.
+type Slot = Arc<OnceCell<Result<Arc<[u8]>, String>>>;
+
+#[derive(Default)]
+struct BlockCache {
+    slots: HashMap<u64, Slot>,
+    /// Blocks by last use, oldest first.
+    order: VecDeque<u64>,
+    /// The last block a read ended in: a read starting right after it is sequential.
+    last: Option<u64>,
+}
+
+impl BlockCache {
+    /// The slot of `block`, made if new, marked as just used; the oldest slots beyond the cache's size
+    /// are dropped (a fetch in flight finishes for whoever holds its slot).
+    fn slot(&mut self, block: u64) -> Slot {
+        self.order.retain(|b| *b != block);
+        self.order.push_back(block);
+        let slot = Arc::clone(self.slots.entry(block).or_default());
+        while self.order.len() > CACHE_BLOCKS {
+            if let Some(old) = self.order.pop_front() {
+                self.slots.remove(&old);
+            }
+        }
+        slot
+    }
+}
+
+impl SnapshotDisk {
+    fn new(aws: Aws, handle: tokio::runtime::Handle, snapshot_id: &str, list: BlockList) -> Self {
+        Self {
+            aws,
+            handle,
+            snapshot_id: snapshot_id.into(),
+            list,
+            cache: Mutex::default(),
+            fetched: Arc::default(),
+        }
+    }
+
+    /// The bytes of written block `block`, fetched once.
+    async fn block(
+        aws: Aws,
+        snapshot_id: Arc<str>,
+        token: String,
+        fetched: Arc<AtomicU64>,
+        block: u64,
+        slot: Slot,
+    ) -> Result<Arc<[u8]>, String> {
+        slot.get_or_init(|| async move {
+            if fetched.fetch_add(1, Ordering::Relaxed) >= MAX_BLOCKS {
+                return Err(format!(
+                    "reading it took more than {MAX_BLOCKS} blocks of {snapshot_id}; stopped (a \
+                     filesystem whose structures send the reader all over the volume)"
+                ));
+            }
+            aws.snapshot_block(&snapshot_id, block, &token)
+                .await
+                .map(Arc::from)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .clone()
+    }
+}
+
+impl Disk for SnapshotDisk {
+    fn size(&self) -> u64 {
+        self.list.volume_bytes
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        if !rootfs::disk::fits(offset, buf.len(), self.size()) {
+            return Err(rootfs::disk::past_end(offset, buf.len(), self.size()));
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let size = self.list.block_size;
+        let first = offset / size;
+        let last = (offset + buf.len() as u64 - 1) / size;
+        let written = |b: &u64| self.list.tokens.contains_key(b);
+        // The blocks this read needs, then those worth fetching ahead when reads run front to back.
+        let (needed, ahead): (Vec<(u64, Slot)>, Vec<(u64, Slot)>) = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let sequential = cache.last.is_some_and(|l| l + 1 == first || l == first);
+            cache.last = Some(last);
+            let needed = (first..=last)
+                .filter(written)
+                .map(|b| (b, cache.slot(b)))
+                .collect();
+            let ahead = if sequential {
+                let new: Vec<u64> = (last + 1..=last + READ_AHEAD)
+                    .filter(written)
+                    .filter(|b| !cache.slots.contains_key(b))
+                    .collect();
+                new.into_iter().map(|b| (b, cache.slot(b))).collect()
+            } else {
+                Vec::new()
+            };
+            (needed, ahead)
+        };
+        let fetch = |(block, slot): (u64, Slot)| {
+            let token = self.list.tokens.get(&block).cloned().unwrap_or_default();
+            Self::block(
+                self.aws.clone(),
+                Arc::clone(&self.snapshot_id),
+                token,
+                Arc::clone(&self.fetched),
+                block,
+                slot,
+            )
+        };
+        for job in ahead {
+            // Fetched in the background: a later read of the block waits on the same slot.
+            drop(self.handle.spawn(fetch(job)));
+        }
+        let blocks: Vec<u64> = needed.iter().map(|(b, _)| *b).collect();
+        let fetched = self
+            .handle
+            .block_on(futures::future::join_all(needed.into_iter().map(fetch)));
+        buf.fill(0);
+        for (block, bytes) in blocks.into_iter().zip(fetched) {
+            let bytes = bytes.map_err(io::Error::other)?;
+            let block_start = block * size;
+            let from = offset.max(block_start);
+            let to = (offset + buf.len() as u64).min(block_start + size);
+            let src = bytes
+                .get((from - block_start) as usize..(to - block_start) as usize)
+                .ok_or_else(|| io::Error::other(format!("block {block} is short")))?;
+            buf[(from - offset) as usize..(to - offset) as usize].copy_from_slice(src);
+        }
+        Ok(())
+    }
+}
