@@ -44,6 +44,7 @@ pub async fn read_snapshot(
         Ok(list) => list,
         Err(error) => {
             read.elapsed_ms = started.elapsed().as_millis() as u64;
+            read.error = Some(not_read(&error));
             return (Err(not_read(&error)), read);
         }
     };
@@ -77,6 +78,7 @@ pub async fn read_snapshot(
         Ok(Err(why)) => Err(why),
         Err(join) => Err(format!("the filesystem reader stopped: {join}")),
     };
+    read.error = facts.as_ref().err().cloned();
     (facts, read)
 }
 
@@ -233,5 +235,159 @@ impl Disk for SnapshotDisk {
             buf[(from - offset) as usize..(to - offset) as usize].copy_from_slice(src);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::replay::{ReplayServer, Scenario, SnapshotRecording};
+
+    const SNAP: &str = "snap-0123456789abcdef0";
+    const BLOCK: usize = crate::aws::BLOCK_SIZE as usize;
+
+    /// A 1 GiB snapshot whose written blocks are `written`, block `i` filled with byte `i`.
+    fn scenario(written: &[u64], edit: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("exchanges.json"), r#"{"exchanges": []}"#).expect("index");
+        let recording = SnapshotRecording {
+            volume_gib: 1,
+            listed: written.to_vec(),
+            read: written
+                .iter()
+                .map(|&i| (i, vec![i as u8 + 1; BLOCK]))
+                .collect::<BTreeMap<_, _>>(),
+        };
+        for (path, bytes) in recording.files(SNAP) {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, bytes).expect("write");
+        }
+        edit(dir.path());
+        dir
+    }
+
+    /// The snapshot as a disk, through a replay server, on a blocking thread as the reader runs.
+    async fn with_disk<T: Send + 'static>(
+        dir: &std::path::Path,
+        read: impl FnOnce(&SnapshotDisk) -> T + Send + 'static,
+    ) -> (T, ReplayServer) {
+        let server = ReplayServer::start(Scenario::load(dir).expect("scenario")).await;
+        let aws = Aws::for_replay(&server.url(), "us-east-1", 1).expect("clients");
+        let list = aws.snapshot_blocks(SNAP).await.expect("listed");
+        let disk = SnapshotDisk::new(aws, tokio::runtime::Handle::current(), SNAP, list);
+        let out = tokio::task::spawn_blocking(move || read(&disk))
+            .await
+            .expect("reader");
+        (out, server)
+    }
+
+    fn gets(server: &ReplayServer) -> usize {
+        server
+            .log()
+            .requests
+            .iter()
+            .filter(|(key, _)| key.action == "GetSnapshotBlock")
+            .count()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocks_are_fetched_once_and_unwritten_ones_read_as_zeros() {
+        let dir = scenario(&[1, 2, 7], |_| {});
+        let ((first, again, zeros, fetched), server) = with_disk(dir.path(), |disk| {
+            // Across blocks 1 and 2 (both written), then the same bytes again from the cache.
+            let mut buf = vec![0u8; 16];
+            disk.read_at(2 * BLOCK as u64 - 8, &mut buf).expect("read");
+            let first = buf.clone();
+            disk.read_at(2 * BLOCK as u64 - 8, &mut buf).expect("read");
+            // Block 5 was never written: zeros without a call.
+            let mut zeros = vec![9u8; 32];
+            disk.read_at(5 * BLOCK as u64 + 100, &mut zeros).expect("read");
+            (first, buf, zeros, disk.fetched.load(Ordering::Relaxed))
+        })
+        .await;
+        assert_eq!(first, [[2u8; 8], [3u8; 8]].concat());
+        assert_eq!(again, first);
+        assert!(zeros.iter().all(|b| *b == 0));
+        assert_eq!(fetched, 2);
+        assert_eq!(gets(&server), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_front_to_back_fetch_ahead() {
+        let dir = scenario(&[0, 1, 2, 3, 4, 5], |_| {});
+        let (fetched, server) = with_disk(dir.path(), |disk| {
+            let mut buf = vec![0u8; 4096];
+            disk.read_at(0, &mut buf).expect("read");
+            disk.read_at(BLOCK as u64, &mut buf).expect("read");
+            // The read-ahead of block 1's read is under way or done: block 2 is not asked again.
+            disk.read_at(2 * BLOCK as u64, &mut buf).expect("read");
+            assert_eq!(buf[0], 3);
+            disk.fetched.load(Ordering::Relaxed)
+        })
+        .await;
+        // Blocks 0, 1, 2 read, and 3 (at least) fetched ahead; never one block twice.
+        assert!(fetched >= 4, "{fetched}");
+        let log = server.log();
+        let mut asked: Vec<String> = log
+            .requests
+            .iter()
+            .filter(|(key, _)| key.action == "GetSnapshotBlock")
+            .map(|(key, _)| key.params["BlockIndex"].to_string())
+            .collect();
+        let total = asked.len();
+        asked.sort();
+        asked.dedup();
+        assert_eq!(asked.len(), total, "a block fetched twice: {asked:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_block_that_fails_its_checksum_is_an_error_not_data() {
+        let dir = scenario(&[0, 1], |dir| {
+            // Block 1's bytes changed after its checksum was recorded.
+            std::fs::write(dir.join("ebs").join(SNAP).join("1.bin"), [0xffu8; 64]).expect("edit");
+        });
+        let ((good, bad), _server) = with_disk(dir.path(), |disk| {
+            let mut buf = [0u8; 8];
+            let good = disk.read_at(0, &mut buf).map(|_| buf);
+            let bad = disk.read_at(BLOCK as u64, &mut buf).map(|_| buf);
+            (good, bad)
+        })
+        .await;
+        assert_eq!(good.expect("block 0 reads"), [1u8; 8]);
+        let error = bad.expect_err("block 1 must not read").to_string();
+        assert!(error.contains("ChecksumMismatch"), "{error}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_past_the_volume_and_beyond_the_block_budget_stop() {
+        let written: Vec<u64> = (0..MAX_BLOCKS + 8).collect();
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("exchanges.json"), r#"{"exchanges": []}"#).expect("index");
+        // Listed, never read: the budget stops the reader before it asks for them.
+        let recording = SnapshotRecording {
+            volume_gib: 1,
+            listed: written,
+            read: BTreeMap::from([(0, vec![1u8; BLOCK])]),
+        };
+        for (path, bytes) in recording.files(SNAP) {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, bytes).expect("write");
+        }
+        let ((past, budget), server) = with_disk(dir.path(), |disk| {
+            let mut buf = [0u8; 8];
+            let past = disk.read_at((1 << 30) - 4, &mut buf);
+            disk.fetched.store(MAX_BLOCKS, Ordering::Relaxed);
+            let budget = disk.read_at(0, &mut buf);
+            (past, budget)
+        })
+        .await;
+        assert!(past.expect_err("past the end").to_string().contains("past the end"));
+        let error = budget.expect_err("over budget").to_string();
+        assert!(error.contains(&format!("more than {MAX_BLOCKS} blocks")), "{error}");
+        assert_eq!(gets(&server), 0);
     }
 }

@@ -51,4 +51,7 @@ pub struct SnapshotRead {
     /// per 1,000 requests).
     pub estimated_cost_usd: f64,
     pub elapsed_ms: u64,
+    /// Why the files could not be read, when they could not (also a run error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }

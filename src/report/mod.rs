@@ -260,6 +260,9 @@ impl Report {
 
 /// One line on what reading a root snapshot took, for the table and Markdown reports.
 pub fn contents_line(read: &SnapshotRead) -> String {
+    if read.error.is_some() && read.blocks_fetched == 0 {
+        return format!("{}: not read (see the run errors)", read.snapshot_id);
+    }
     let mut line = format!(
         "{} of {} written blocks read ({:.1} MiB) in {:.1} s, {} listing call{}, about ${:.5}",
         read.blocks_fetched,
