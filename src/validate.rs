@@ -54,9 +54,7 @@ pub enum InputError {
     RootfsWithManyImages(usize),
     #[error("--max-relocated {0}: only with --rootfs or --contents, which read the AMI's files")]
     RelocatedWithoutFiles(String),
-    #[error(
-        "invalid snapshot ID '{0}': expected snap- followed by 8 or 17 hexadecimal digits"
-    )]
+    #[error("invalid snapshot ID '{0}': expected snap- followed by 8 or 17 hexadecimal digits")]
     SnapshotId(String),
     #[error("root filesystem '{0}' is not a directory")]
     Root(String),

@@ -133,9 +133,7 @@ impl Aws {
             .ask("ebs", "GetSnapshotBlock", || request.clone().send())
             .await?;
         let expected = output.checksum().map(str::to_string);
-        let algorithm = output
-            .checksum_algorithm()
-            .map(|a| a.as_str().to_string());
+        let algorithm = output.checksum_algorithm().map(|a| a.as_str().to_string());
         let bytes = output
             .block_data
             .collect()

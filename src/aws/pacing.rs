@@ -329,14 +329,15 @@ impl Pacer {
 
 /// The pacers of one account and region, one per throttling bucket: EC2 and STS throttle an account's
 /// requests per service (EC2's non-mutating actions share one bucket), EMR per action (DescribeCluster
-/// and ListInstanceGroups have limits of their own), so a throttled EMR action slows no other.
+/// and ListInstanceGroups have limits of their own), so a throttled EMR action slows no other; the EBS
+/// direct APIs limit ListSnapshotBlocks and GetSnapshotBlock apart.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Pacers(Arc<Mutex<BTreeMap<String, Arc<Mutex<Pacer>>>>>);
 
 impl Pacers {
     fn of(&self, service: &str, action: &str) -> Arc<Mutex<Pacer>> {
         let bucket = match service {
-            "emr" => format!("{service}:{action}"),
+            "emr" | "ebs" => format!("{service}:{action}"),
             _ => service.to_string(),
         };
         let mut pacers = self.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -104,6 +104,8 @@ struct SnapshotDisk {
 
 /// A block being fetched or fetched: every reader of it waits on the same fetch.
 type Slot = Arc<OnceCell<Result<Arc<[u8]>, String>>>;
+/// Blocks to fetch, each with its slot.
+type Wanted = Vec<(u64, Slot)>;
 
 #[derive(Default)]
 struct BlockCache {
@@ -185,7 +187,7 @@ impl Disk for SnapshotDisk {
         let last = (offset + buf.len() as u64 - 1) / size;
         let written = |b: &u64| self.list.tokens.contains_key(b);
         // The blocks this read needs, then those worth fetching ahead when reads run front to back.
-        let (needed, ahead): (Vec<(u64, Slot)>, Vec<(u64, Slot)>) = {
+        let (needed, ahead): (Wanted, Wanted) = {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             let sequential = cache.last.is_some_and(|l| l + 1 == first || l == first);
             cache.last = Some(last);
@@ -304,7 +306,8 @@ mod tests {
             disk.read_at(2 * BLOCK as u64 - 8, &mut buf).expect("read");
             // Block 5 was never written: zeros without a call.
             let mut zeros = vec![9u8; 32];
-            disk.read_at(5 * BLOCK as u64 + 100, &mut zeros).expect("read");
+            disk.read_at(5 * BLOCK as u64 + 100, &mut zeros)
+                .expect("read");
             (first, buf, zeros, disk.fetched.load(Ordering::Relaxed))
         })
         .await;
@@ -385,9 +388,16 @@ mod tests {
             (past, budget)
         })
         .await;
-        assert!(past.expect_err("past the end").to_string().contains("past the end"));
+        assert!(
+            past.expect_err("past the end")
+                .to_string()
+                .contains("past the end")
+        );
         let error = budget.expect_err("over budget").to_string();
-        assert!(error.contains(&format!("more than {MAX_BLOCKS} blocks")), "{error}");
+        assert!(
+            error.contains(&format!("more than {MAX_BLOCKS} blocks")),
+            "{error}"
+        );
         assert_eq!(gets(&server), 0);
     }
 }

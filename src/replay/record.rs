@@ -40,7 +40,12 @@ impl Recorder {
     }
 
     /// Keep a snapshot's block list (ListSnapshotBlocks, every page).
-    pub fn record_block_list(&self, snapshot_id: &str, volume_gib: i64, listed: impl Iterator<Item = u64>) {
+    pub fn record_block_list(
+        &self,
+        snapshot_id: &str,
+        volume_gib: i64,
+        listed: impl Iterator<Item = u64>,
+    ) {
         if !is_snapshot_id(snapshot_id) {
             return;
         }

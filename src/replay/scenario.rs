@@ -218,11 +218,12 @@ impl Scenario {
                 response_file: exchange.response,
             });
         }
-        let snapshots = super::snapshots::load(dir, &mut |path, cap, what| files.read(path, cap, what))
-            .map_err(|reason| ScenarioError::Refused {
-                path: dir.join("ebs"),
-                reason,
-            })?;
+        let snapshots =
+            super::snapshots::load(dir, &mut |path, cap, what| files.read(path, cap, what))
+                .map_err(|reason| ScenarioError::Refused {
+                    path: dir.join("ebs"),
+                    reason,
+                })?;
         Ok(Scenario {
             snapshots,
             dir: dir.to_path_buf(),

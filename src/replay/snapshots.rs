@@ -69,11 +69,14 @@ pub fn is_snapshot_id(id: &str) -> bool {
     })
 }
 
+/// Reads a file of the scenario (relative path, cap, what it is), confined to it.
+pub type ReadFile<'a> = &'a mut dyn FnMut(&Path, u64, &str) -> Result<Arc<[u8]>, String>;
+
 /// The snapshots under `scenario/ebs/`, by ID; `read` reads a file of the scenario (relative path, cap,
 /// what it is), confined to it.
 pub fn load(
     scenario: &Path,
-    read: &mut dyn FnMut(&Path, u64, &str) -> Result<Arc<[u8]>, String>,
+    read: ReadFile<'_>,
 ) -> Result<BTreeMap<String, RecordedSnapshot>, String> {
     let root = scenario.join("ebs");
     let mut snapshots = BTreeMap::new();
@@ -84,7 +87,9 @@ pub fn load(
     };
     let mut names = Vec::new();
     for entry in entries {
-        let name = entry.map_err(|e| format!("{}: {e}", root.display()))?.file_name();
+        let name = entry
+            .map_err(|e| format!("{}: {e}", root.display()))?
+            .file_name();
         match name.to_str() {
             Some(name) if is_snapshot_id(name) => names.push(name.to_string()),
             _ => {
@@ -117,7 +122,10 @@ pub fn load(
             if !scenario.join(&path).exists() {
                 continue;
             }
-            blocks.insert(listed.block_index, read(&path, BLOCK_SIZE as u64, "a block")?);
+            blocks.insert(
+                listed.block_index,
+                read(&path, BLOCK_SIZE as u64, "a block")?,
+            );
         }
         snapshots.insert(name, RecordedSnapshot { index, blocks });
     }
@@ -197,6 +205,9 @@ mod tests {
         let index: SnapshotIndex = serde_json::from_slice(&files[0].1).expect("index");
         assert_eq!(index.blocks.len(), 2);
         assert_eq!(index.blocks[0].checksum, None);
-        assert_eq!(index.blocks[1].checksum.as_deref(), Some(checksum(&block).as_str()));
+        assert_eq!(
+            index.blocks[1].checksum.as_deref(),
+            Some(checksum(&block).as_str())
+        );
     }
 }

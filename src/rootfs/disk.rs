@@ -77,7 +77,6 @@ impl Disk for MemDisk {
     }
 }
 
-
 /// A disk held as its blocks that are not all zeros; the rest reads as zeros, as a snapshot's unwritten
 /// blocks do. Loads a snapshot recorded in a scenario ([`SparseDisk::load_recorded`]).
 pub struct SparseDisk {
@@ -105,8 +104,9 @@ impl SparseDisk {
     /// size in GiB and the block size, each `<BlockIndex>.bin` a block's bytes without its trailing zeros.
     /// Every block is loaded, listed or not; used by tests over the shipped images.
     pub fn load_recorded(dir: &std::path::Path) -> io::Result<Self> {
-        let index: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("blocks.json"))?)
-            .map_err(io::Error::other)?;
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("blocks.json"))?)
+                .map_err(io::Error::other)?;
         let number = |key: &str| {
             index[key]
                 .as_u64()

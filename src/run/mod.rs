@@ -1,8 +1,8 @@
 //! The commands: resolve the invocation, run its job, judge the findings, render, exit.
 
 mod cluster;
-mod image;
 mod contents;
+mod image;
 mod inspect;
 mod judging;
 mod matrix;
