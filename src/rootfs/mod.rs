@@ -10,6 +10,7 @@ pub mod disk;
 mod host;
 mod image_fs;
 pub mod partition;
+pub mod xfs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::ffi::OsStrExt;
