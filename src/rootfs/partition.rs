@@ -334,7 +334,7 @@ fn read_gpt(disk: &dyn Disk) -> Result<Vec<Partition>, String> {
             "GPT header claims {count} partition entries (at most {MAX_GPT_ENTRIES} read)"
         ));
     }
-    if !(128..=MAX_GPT_ENTRY_SIZE).contains(&entry_size) || entry_size % 128 != 0 {
+    if !(128..=MAX_GPT_ENTRY_SIZE).contains(&entry_size) || !entry_size.is_multiple_of(128) {
         return Err(format!(
             "GPT partition entry size {entry_size} is not a multiple of 128 up to {MAX_GPT_ENTRY_SIZE}"
         ));
