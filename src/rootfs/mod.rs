@@ -7,8 +7,10 @@
 //! link that leads nowhere in the image) counts as absent.
 
 pub mod disk;
+mod ext4;
 mod host;
 mod image_fs;
+mod open;
 pub mod partition;
 pub mod xfs;
 
@@ -16,10 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+pub use ext4::Ext4Fs;
 pub use host::HostFs;
 pub use image_fs::{
     Entry, FsError, FsErrorKind, ImageFs, ImagePath, MAX_DEPTH, MAX_LINKS, Node, NodeKind, escape,
 };
+pub use open::open_root;
 
 use crate::facts::ContentsFacts;
 
