@@ -7,19 +7,23 @@
 //! link that leads nowhere in the image) counts as absent.
 
 pub mod disk;
-mod open;
-pub use open::open_root;
+mod ext4;
 mod host;
 mod image_fs;
+mod open;
+pub mod partition;
+pub mod xfs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+pub use ext4::Ext4Fs;
 pub use host::HostFs;
 pub use image_fs::{
     Entry, FsError, FsErrorKind, ImageFs, ImagePath, MAX_DEPTH, MAX_LINKS, Node, NodeKind, escape,
 };
+pub use open::open_root;
 
 use crate::facts::ContentsFacts;
 
