@@ -9,6 +9,7 @@
 pub mod disk;
 mod host;
 mod image_fs;
+pub mod xfs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::ffi::OsStrExt;
