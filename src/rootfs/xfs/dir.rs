@@ -137,11 +137,12 @@ fn data_blocks(blocks: &Blocks, dir: &Inode) -> Result<Vec<DirEntry>, FsErrorKin
     let per_dir_block = 1u64 << sb.dir_blk_log;
     let dir_block_size = sb.dir_block_size();
     let extents = bmap::extents(blocks, dir, LEAF_OFFSET >> sb.block_log)?;
-    let block_form = dir.size == dir_block_size as u64;
     let max_dir_blocks = MAX_DIR_BYTES / dir_block_size as u64;
     let mut out = Vec::new();
     let mut done: Option<u64> = None;
     let mut read = 0u64;
+    // Block form (one data block, holding its own hash table) says so by its magic.
+    let mut block_form = false;
     for extent in &extents {
         if extent.unwritten {
             return Err(bad(ino, "unwritten directory blocks"));
@@ -160,15 +161,20 @@ fn data_blocks(blocks: &Blocks, dir: &Inode) -> Result<Vec<DirEntry>, FsErrorKin
                     cap: MAX_DIR_BYTES,
                 });
             }
-            if block_form && index != 0 {
+            if block_form {
                 return Err(bad(ino, "block-form directory with blocks past its first"));
             }
             let (bytes, daddr) =
                 dir_block(blocks, &extents, index * per_dir_block, dir_block_size, ino)?;
+            block_form = index == 0 && bytes.get(..4) == Some(block_magic(sb.v5).as_slice());
             parse_data_block(blocks, ino, &bytes, daddr, block_form, &mut out)?;
         }
     }
     Ok(out)
+}
+
+fn block_magic(v5: bool) -> &'static [u8; 4] {
+    if v5 { b"XDB3" } else { b"XD2B" }
 }
 
 /// The directory block starting at logical block `start`: every one of its filesystem blocks must be
@@ -213,9 +219,8 @@ fn parse_data_block(
 ) -> Result<(), FsErrorKind> {
     let sb = &blocks.sb;
     let (magic, header): (&[u8; 4], usize) = match (sb.v5, block_form) {
-        (true, true) => (b"XDB3", 64),
+        (v5, true) => (block_magic(v5), if v5 { 64 } else { 16 }),
         (true, false) => (b"XDD3", 64),
-        (false, true) => (b"XD2B", 16),
         (false, false) => (b"XD2D", 16),
     };
     if bytes.get(..4) != Some(magic.as_slice()) {
