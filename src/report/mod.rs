@@ -277,5 +277,8 @@ pub fn contents_line(read: &SnapshotRead) -> String {
         Some(fs) => format!("{} ({fs}): {line}", read.snapshot_id),
         None => format!("{}: {line}", read.snapshot_id),
     };
+    if read.error.is_some() {
+        line.push_str("; its files could not be read (see the run errors)");
+    }
     line
 }

@@ -11,7 +11,8 @@ use crate::invocation::{Invocation, SnapshotJob};
 use crate::report::{Report, ReportedFinding, Stats, Target, TargetKind};
 use crate::rules;
 
-/// The content findings of `facts` join `target`'s; what could not be read is a run error each.
+/// The content findings of `facts` join `target`'s; what could not be read is a run error each, naming
+/// the AMI when the target is one.
 pub(super) fn judge(
     target: &mut Target,
     facts: &ContentsFacts,
@@ -26,11 +27,16 @@ pub(super) fn judge(
     target
         .findings
         .sort_by_key(|f| (std::cmp::Reverse(f.severity), f.rule.clone()));
+    // Several AMIs in one report: each error says whose file it is.
+    let whose = match target.kind {
+        TargetKind::Image => format!("{}: ", target.id),
+        _ => String::new(),
+    };
     errors.extend(
         facts
             .unreadable
             .iter()
-            .map(|u| format!("could not read {u}")),
+            .map(|u| format!("{whose}could not read {u}")),
     );
 }
 
