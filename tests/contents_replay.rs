@@ -488,3 +488,22 @@ fn inspect_ami_is_image_contents_and_bad_ids_stop_before_any_request() {
         assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
     }
 }
+
+/// What reading costs follows what is read, not the volume: the clean tree on 100 GiB takes the blocks it
+/// takes on 8 GiB.
+#[test]
+fn a_100_gib_volume_costs_what_an_8_gib_one_does() {
+    let blocks = |snapshot: &str| {
+        let (run, report) = replay_contents(
+            &["--format", "json", "inspect", snapshot, "--release", RELEASE].map(String::from),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let read = &report["targets"][0]["contents"];
+        (read["volume_gib"].as_u64(), read["blocks_fetched"].as_u64())
+    };
+    let (small, on_small) = blocks("snap-0a12023c1ea400001");
+    let (large, on_large) = blocks("snap-0a12023b160000006");
+    assert_eq!((small, large), (Some(8), Some(100)));
+    assert_eq!(on_small, on_large);
+    assert!(on_large.is_some_and(|n| n <= 8), "{on_large:?}");
+}

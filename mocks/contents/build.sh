@@ -56,6 +56,14 @@ if [[ "${1:-}" == "--tree" ]]; then
     exit 0
 fi
 
+# `--only SNAPSHOT_ID`: rebuild that image alone (a rebuild changes every recorded block of an image).
+ONLY=""
+if [[ "${1:-}" == "--only" ]]; then
+    [[ $# -eq 2 ]] || { echo "usage: $0 --only SNAPSHOT_ID" >&2; exit 2; }
+    ONLY="$2"
+fi
+wanted() { [[ -z "$ONLY" || "$ONLY" == "$1" ]]; }
+
 for tool in mkfs.xfs mke2fs sgdisk sfdisk python3; do
     command -v "$tool" >/dev/null || { echo "$0: $tool is needed" >&2; exit 1; }
 done
@@ -97,12 +105,13 @@ record() {
     echo "$id: $(du -sh "$EBS/$id" | cut -f1) recorded"
 }
 
-# Amazon Linux 2023's layout on an 8 GiB volume: EFI System p128 (10 MiB at 1 MiB), BIOS boot p127
-# (1 MiB at 11 MiB), the root p1 (Linux filesystem data, named "Linux") from 12 MiB to the end.
+# Amazon Linux 2023's layout on a volume of $3 GiB (8 by default): EFI System p128 (10 MiB at 1 MiB), BIOS
+# boot p127 (1 MiB at 11 MiB), the root p1 (Linux filesystem data, named "Linux") from 12 MiB to the end.
 al2023_disk() {
-    local name="$1" id="$2"
+    local name="$1" id="$2" gib="${3:-8}"
+    wanted "$id" || return 0
     local disk="$WORK/$id.img"
-    truncate -s $((8 * GIB)) "$disk"
+    truncate -s $((gib * GIB)) "$disk"
     sgdisk \
         -n 128:2048:22527 -t 128:C12A7328-F81F-11D2-BA4B-00A0C93EC93B -c 128:"EFI System Partition" \
         -n 127:22528:24575 -t 127:21686148-6449-6E6F-744E-656564454649 -c 127:"BIOS Boot Partition" \
@@ -119,9 +128,12 @@ al2023_disk() {
 
 al2023_disk al2023-clean snap-0a12023c1ea400001
 al2023_disk al2023-violations snap-0a12023ba0d000002
+# The clean tree on a 100 GiB volume: what reading it costs must not grow with the volume.
+al2023_disk al2023-clean snap-0a12023b160000006 100
 
 # Amazon Linux 1-like: a 2 GiB volume with an MBR, partition 1 (type 0x83) from 1 MiB, ext4.
 id=snap-0a1ba0d0e40000003
+if wanted "$id"; then
 disk="$WORK/$id.img"
 truncate -s $((2 * GIB)) "$disk"
 echo 'start=2048, type=83, bootable' | sfdisk -q --label dos "$disk"
@@ -130,11 +142,13 @@ place "$WORK/$id.fs" "$disk" "$MIB"
 rm -f "$WORK/$id.fs"
 record "$disk" "$id"
 rm -f "$disk"
+fi
 
 # Bare filesystems (no partition table), 1 GiB: the clean tree as ext4, and as ext3 (a journal, no
 # extents) for the older formats.
 for spec in ext4:snap-0c1ea4e4000000004 ext3:snap-0c1ea4e3000000005; do
     type="${spec%%:*}" id="${spec#*:}"
+    wanted "$id" || continue
     make_ext al2023-clean "$WORK/$id.img" "$GIB" "$type"
     record "$WORK/$id.img" "$id"
     rm -f "$WORK/$id.img"
