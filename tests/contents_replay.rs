@@ -495,7 +495,15 @@ fn inspect_ami_is_image_contents_and_bad_ids_stop_before_any_request() {
 fn a_100_gib_volume_costs_what_an_8_gib_one_does() {
     let blocks = |snapshot: &str| {
         let (run, report) = replay_contents(
-            &["--format", "json", "inspect", snapshot, "--release", RELEASE].map(String::from),
+            &[
+                "--format",
+                "json",
+                "inspect",
+                snapshot,
+                "--release",
+                RELEASE,
+            ]
+            .map(String::from),
         );
         assert_eq!(run.code, 0, "{}", run.stderr);
         let read = &report["targets"][0]["contents"];
