@@ -515,3 +515,19 @@ fn a_100_gib_volume_costs_what_an_8_gib_one_does() {
     assert_eq!(on_small, on_large);
     assert!(on_large.is_some_and(|n| n <= 8), "{on_large:?}");
 }
+
+/// `mock serve` answers the EBS direct APIs too: another tool (or this one, live) reads the snapshots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_serve_answers_image_contents() {
+    let (mut child, url, stderr) = mock_serve(CONTENTS);
+    let run = run_live(url, image_args()).await;
+    assert_eq!(stop(&mut child), Some(0));
+    let log = std::io::read_to_string(stderr).expect("log");
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report = parse_report(&run);
+    assert!(!content_rules(target(&report, "ami-0c0c0000000000a03")).is_empty());
+    assert!(
+        log.contains("ebs GetSnapshotBlock {\"BlockIndex\":\"0\""),
+        "{log}"
+    );
+}

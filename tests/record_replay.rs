@@ -286,21 +286,7 @@ fn replay_strict_reports_recordings_the_run_never_used() {
 
 #[test]
 fn mock_serve_answers_a_plain_http_client_and_stops_on_ctrl_c() {
-    let mut child = command()
-        .args(["mock", "serve", SCENARIO, "--port", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    stderr.read_line(&mut first).expect("banner");
-    let url = first
-        .split(" on ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .expect("URL in the banner")
-        .to_string();
+    let (mut child, url, mut stderr) = mock_serve(SCENARIO);
     let address = url.trim_start_matches("http://").to_string();
 
     let body = "Action=GetCallerIdentity&Version=2011-06-15";
@@ -319,16 +305,10 @@ fn mock_serve_answers_a_plain_http_client_and_stops_on_ctrl_c() {
         "{answer}"
     );
 
-    let pid = child.id().to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill -INT");
-    assert!(status.success());
-    let exit = child.wait().expect("exits");
+    let exit = stop(&mut child);
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).expect("rest of stderr");
-    assert_eq!(exit.code(), Some(0), "{rest}");
+    assert_eq!(exit, Some(0), "{rest}");
     assert!(
         rest.contains("sts GetCallerIdentity {} → sts/GetCallerIdentity.xml (200)"),
         "{rest}"

@@ -79,3 +79,52 @@ fn the_recorded_small_root_still_fires_once() {
             .is_some_and(|m| m.starts_with("EbsRootVolumeSize is 20 GiB"))
     );
 }
+
+/// The same cases as shipped in the recording, asked by ID (not listed, so the main scan is unchanged):
+/// j-BNOROOTSIZE11 sets no root size under a 30 GiB snapshot, j-CDEFAULTDHCP12 runs in a VPC with no DHCP
+/// options (`default`) beside j-8CORPDNS0008's corporate domain.
+#[test]
+fn shipped_clusters_with_no_root_size_and_default_dhcp_options() {
+    let run = run(command().args([
+        "--replay",
+        CLUSTERS,
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "cluster",
+        "j-BNOROOTSIZE11",
+        "j-CDEFAULTDHCP12",
+        "j-8CORPDNS0008",
+    ]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = parse_report(&run);
+    assert_eq!(report["errors"], serde_json::json!([]));
+    let no_size = ea053(&report, "j-BNOROOTSIZE11");
+    assert_eq!(no_size.len(), 1, "{report}");
+    assert_eq!(no_size[0]["severity"], "error");
+    assert!(ea053(&report, "j-CDEFAULTDHCP12").is_empty());
+    let ea054 = |cluster: &str| -> Vec<Value> {
+        target(&report, cluster)["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["rule"] == "EA054")
+            .cloned()
+            .collect()
+    };
+    // `default` means no custom domain: nothing to warn about, and nothing "not audited".
+    assert!(ea054("j-CDEFAULTDHCP12").is_empty(), "{report}");
+    let corp = ea054("j-8CORPDNS0008");
+    assert_eq!(corp.len(), 1);
+    assert!(
+        corp[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("corp.example.com")),
+        "{}",
+        corp[0]
+    );
+    // One DescribeDhcpOptions, for the two real option sets only (the recording has no answer that
+    // includes `default`).
+    assert_eq!(report["stats"]["api_calls"]["ec2:DescribeDhcpOptions"], 1);
+}

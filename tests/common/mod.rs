@@ -265,3 +265,36 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `mock serve SCENARIO --port 0`, started: the child, the URL from its banner, and its stderr (the
+/// rest of it: one line per request). Stop it with SIGINT.
+pub fn mock_serve(scenario: &str) -> (std::process::Child, String, std::io::BufReader<std::process::ChildStderr>) {
+    use std::io::BufRead;
+    let mut child = command()
+        .args(["mock", "serve", scenario, "--port", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("banner");
+    let url = first
+        .split(" on ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("URL in the banner")
+        .trim()
+        .to_string();
+    (child, url, stderr)
+}
+
+/// SIGINT to a `mock serve`, and its exit code.
+pub fn stop(child: &mut std::process::Child) -> Option<i32> {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    child.wait().expect("exits").code()
+}
