@@ -409,16 +409,24 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
         Command::Inspect(args) => {
             let release = release(&args.release)?;
             thresholds.relocated_bytes = relocated(&args.max_relocated)?;
-            // An AMI or snapshot ID: its files, read through the EBS direct APIs.
-            match args.root.to_str() {
+            // An AMI or snapshot ID: its files, read through the EBS direct APIs. A path (`./ami-…`, or a
+            // directory of that name) stays a path.
+            let id = args
+                .root
+                .to_str()
+                .filter(|text| !text.contains('/') && !args.root.is_dir());
+            match id {
                 Some(id) if id.starts_with("ami-") => {
                     validate::image_id(id)?;
+                    for t in &d.instance_types {
+                        validate::instance_type(t)?;
+                    }
                     return Ok(Job::Audit(AuditJob::Image(ImageJob {
                         image_ids: vec![id.to_string()],
                         release,
                         instance_types: ordered_unique(&d.instance_types),
                         applications: ordered_unique(&d.applications),
-                        account: None,
+                        account: account(&None)?,
                         rootfs: None,
                         contents: true,
                         matrix: None,

@@ -333,10 +333,20 @@ async fn a_snapshot_missing_its_metadata_blocks_is_a_run_error() {
         )
         .expect("block list");
         let listing: Value = serde_json::from_slice(&listing).expect("JSON");
-        // Only the first written block (the partition table's) is left.
-        let first = &listing["Blocks"][0]["BlockIndex"];
+        // Only the partition table's block and the filesystem's first (its superblock) are left: the
+        // filesystem opens, and what it points to reads as zeros.
+        let kept: Vec<Value> = listing["Blocks"]
+            .as_array()
+            .expect("blocks")
+            .iter()
+            .take(2)
+            .map(|b| {
+                let index = &b["BlockIndex"];
+                serde_json::json!({"BlockIndex": index, "BlockToken": format!("replay-{snapshot}-{index}")})
+            })
+            .collect();
         let body = serde_json::json!({
-            "Blocks": [{"BlockIndex": first, "BlockToken": format!("replay-{snapshot}-{first}")}],
+            "Blocks": kept,
             "BlockSize": BLOCK,
             "VolumeSize": listing["VolumeSize"],
         });
@@ -352,13 +362,29 @@ async fn a_snapshot_missing_its_metadata_blocks_is_a_run_error() {
         assert_eq!(run.code, 3, "{}", run.stderr);
         let report = parse_report(&run);
         let errors = errors(&report);
+        // Not the partition table's doing: the filesystem was found, and its own structures failed.
         assert!(
-            errors
-                .iter()
-                .any(|e| e.starts_with(&format!("{ami}: contents not audited"))),
+            errors.iter().any(|e| e.starts_with(&format!("{ami}: "))
+                && (e.contains("corrupt") || e.contains("Corrupt"))),
             "{ami}: {errors:?}"
         );
-        assert!(content_rules(target(&report, ami)).is_empty(), "{ami}");
+        assert!(
+            target(&report, ami)["contents"]["filesystem"].is_string(),
+            "{ami}: the filesystem was found"
+        );
+        // What could not be read is not audited, never judged: no content finding but those saying so.
+        let judged: Vec<&Value> = target(&report, ami)["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["rule"].as_str().is_some_and(|r| r.starts_with("EA06")))
+            .filter(|f| {
+                !f["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("not audited"))
+            })
+            .collect();
+        assert!(judged.is_empty(), "{ami}: {judged:?}");
     }
 }
 

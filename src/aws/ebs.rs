@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
+use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
 
 use super::Aws;
 use super::paging::{Page, every_page};
@@ -13,7 +13,7 @@ use crate::facts::CollectError;
 const LIST_PAGE: i32 = 10_000;
 
 /// The snapshot block size the EBS direct APIs use (and the only one they have used).
-pub const BLOCK_SIZE: u64 = 512 * 1024;
+pub const BLOCK_SIZE: u64 = crate::replay::BLOCK_SIZE as u64;
 
 /// A snapshot's written blocks: their tokens by index. Blocks not listed were never written and read
 /// as zeros.
@@ -128,23 +128,24 @@ impl Aws {
             .snapshot_id(snapshot_id)
             .block_index(block_index)
             .block_token(token);
-        let output = self
-            .gate
-            .ask("ebs", "GetSnapshotBlock", || request.clone().send())
-            .await?;
-        let expected = output.checksum().map(str::to_string);
-        let algorithm = output.checksum_algorithm().map(|a| a.as_str().to_string());
-        let bytes = output
-            .block_data
-            .collect()
-            .await
-            .map_err(|e| {
-                failed(
-                    "TruncatedResponse",
-                    format!("block {index} of {snapshot_id}: {e}"),
-                )
-            })?
-            .to_vec();
+        // The block's bytes are read inside the gate, so that the run's deadline and the budget of calls
+        // in flight cover the download, and a connection cut mid-body is retried like any dropped
+        // connection instead of failing the AMI.
+        let (expected, algorithm, bytes) =
+            self.gate
+                .ask("ebs", "GetSnapshotBlock", || {
+                    let request = request.clone();
+                    async move {
+                        let output = request.send().await?;
+                        let expected = output.checksum().map(str::to_string);
+                        let algorithm = output.checksum_algorithm().map(|a| a.as_str().to_string());
+                        let bytes = output.block_data.collect().await.map_err(|e| {
+                            SdkError::dispatch_failure(ConnectorError::io(Box::new(e)))
+                        })?;
+                        Ok((expected, algorithm, bytes.to_vec()))
+                    }
+                })
+                .await?;
         if algorithm.as_deref() != Some("SHA256") {
             return Err(failed(
                 "NoChecksum",
@@ -154,7 +155,7 @@ impl Aws {
                 ),
             ));
         }
-        let actual = aws_smithy_types::base64::encode(Sha256::digest(&bytes));
+        let actual = crate::replay::checksum(&bytes);
         if expected.as_deref() != Some(actual.as_str()) {
             return Err(failed(
                 "ChecksumMismatch",

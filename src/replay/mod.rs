@@ -14,4 +14,6 @@ pub use params::{RequestKey, canonical};
 pub use record::{RecordError, RecordOptions, Recorder, check_target};
 pub use scenario::{Exchange, ExchangeFile, Scenario, ScenarioError, ScenarioFile};
 pub use server::{ReplayLog, ReplayServer, identify, identify_parts};
-pub use snapshots::{RecordedSnapshot, SnapshotIndex, SnapshotRecording, checksum, is_snapshot_id};
+pub use snapshots::{
+    BLOCK_SIZE, RecordedSnapshot, SnapshotIndex, SnapshotRecording, checksum, is_snapshot_id,
+};

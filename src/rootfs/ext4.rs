@@ -22,7 +22,8 @@ use ext4_view::{Ext4, Ext4Error, Ext4Read, FileType, Metadata};
 
 use super::disk::Disk;
 use super::image_fs::{
-    Entry, FsError, FsErrorKind, ImageFs, ImagePath, MAX_DEPTH, MAX_LINKS, Node, NodeKind,
+    Entry, FsError, FsErrorKind, ImageFs, ImagePath, MAX_DEPTH, MAX_DIR_ENTRIES, MAX_LINKS, Node,
+    NodeKind,
 };
 
 /// [`Node::device`] of every node: one image, one filesystem.
@@ -31,10 +32,6 @@ const DEVICE: u64 = 1;
 /// Longest name an ext directory entry can hold: a longer one is not there.
 const NAME_MAX: usize = 255;
 
-/// Most entries read from one directory: far more than any real root filesystem's directory, few enough
-/// that a corrupt one (whose blocks all parse as tiny entries) cannot exhaust memory.
-const MAX_ENTRIES: usize = 1 << 18;
-
 /// Bytes read from a file at a time.
 const CHUNK: usize = 64 * 1024;
 
@@ -42,6 +39,54 @@ const CHUNK: usize = 64 * 1024;
 /// so open and read it on one thread (inside one `spawn_blocking`).
 pub struct Ext4Fs {
     fs: Ext4,
+}
+
+/// Least blocks per group accepted: mke2fs allows no fewer than 256.
+const MIN_BLOCKS_PER_GROUP: u32 = 256;
+
+/// The superblock's geometry, checked before `ext4-view` sees it: it divides by the blocks per group
+/// without checking for zero (a panic) and sizes a vector by the group count it derives (a hostile
+/// count asks for gigabytes, an abort). Here the filesystem must fit in its disk, which bounds the
+/// groups by the disk's size.
+fn check_geometry(disk: &dyn Disk) -> Result<(), String> {
+    let mut sb = [0u8; 1024];
+    disk.read_at(1024, &mut sb)
+        .map_err(|e| format!("ext2/3/4 filesystem could not be read: {e}"))?;
+    let u32_at = |at: usize| u32::from_le_bytes([sb[at], sb[at + 1], sb[at + 2], sb[at + 3]]);
+    let corrupt = |what: String| format!("corrupt ext2/3/4 superblock: {what}");
+    // Not an ext superblock at all: `ext4-view` says so in its own words.
+    if sb[0x38..0x3a] != [0x53, 0xef] {
+        return Ok(());
+    }
+    let log_block_size = u32_at(0x18);
+    if log_block_size > 6 {
+        return Err(corrupt(format!("block size 2^(10+{log_block_size})")));
+    }
+    let block_size = 1024u64 << log_block_size;
+    let is_64bit = u32_at(0x60) & 0x80 != 0;
+    let blocks = u64::from(u32_at(0x04))
+        | if is_64bit {
+            u64::from(u32_at(0x150)) << 32
+        } else {
+            0
+        };
+    let per_group = u32_at(0x20);
+    if per_group < MIN_BLOCKS_PER_GROUP {
+        return Err(corrupt(format!("{per_group} blocks per group")));
+    }
+    if u32_at(0x28) == 0 {
+        return Err(corrupt("no inodes per group".into()));
+    }
+    if blocks
+        .checked_mul(block_size)
+        .is_none_or(|bytes| bytes > disk.size())
+    {
+        return Err(corrupt(format!(
+            "{blocks} blocks of {block_size} bytes do not fit in the {}-byte disk",
+            disk.size()
+        )));
+    }
+    Ok(())
 }
 
 /// `ext4-view`'s reader over a [`Disk`]: reads past its end are errors, as `Ext4Read` requires.
@@ -62,6 +107,7 @@ impl Ext4Fs {
     /// descriptors and journal are read and checked (nothing else). A filesystem using features
     /// `ext4-view` does not read (encryption-only layouts, some journal formats, …) is an error here.
     pub fn open(disk: Arc<dyn Disk>) -> Result<Ext4Fs, String> {
+        check_geometry(disk.as_ref())?;
         match Ext4::load(Box::new(DiskReader(disk))) {
             Ok(fs) => Ok(Ext4Fs { fs }),
             Err(Ext4Error::Incompatible(what)) => Err(format!(
@@ -367,9 +413,9 @@ impl ImageFs for Ext4Fs {
             if name == b"." || name == b".." {
                 continue;
             }
-            if entries.len() >= MAX_ENTRIES {
+            if entries.len() >= MAX_DIR_ENTRIES {
                 return Err(fail(FsErrorKind::Corrupt(format!(
-                    "directory with more than {MAX_ENTRIES} entries"
+                    "directory with more than {MAX_DIR_ENTRIES} entries"
                 ))));
             }
             let name = OsString::from_vec(name);
@@ -668,5 +714,33 @@ mod tests {
             error.starts_with("ext2/3/4 filesystem could not be read"),
             "{error}"
         );
+    }
+
+    /// Superblock fields `ext4-view` would divide by, or size a vector by, without a check: refused
+    /// here with a one-line error, never a panic or a gigabyte allocation.
+    #[test]
+    fn hostile_geometry_is_refused_before_the_library_sees_it() {
+        let dir = mocks().join("ebs").join("snap-0c1ea4e4000000004");
+        let base = SparseDisk::load_recorded(&dir).expect("load");
+        let set = |at: usize, value: u32| {
+            let mut disk = SparseDisk::load_recorded(&dir).expect("load");
+            let mut block = vec![0u8; 512 * 1024];
+            disk.read_at(0, &mut block).expect("block 0");
+            block[1024 + at..1024 + at + 4].copy_from_slice(&value.to_le_bytes());
+            disk.set_block(0, block);
+            Ext4Fs::open(Arc::new(disk)).err().unwrap_or_default()
+        };
+        assert!(
+            set(0x20, 0).contains("0 blocks per group"),
+            "{}",
+            set(0x20, 0)
+        );
+        assert!(set(0x20, 1).contains("1 blocks per group"));
+        // 2^32 - 1 blocks of 1 KiB or more: far beyond the 1 GiB disk.
+        assert!(set(0x04, u32::MAX).contains("do not fit in the"));
+        assert!(set(0x18, 40).contains("block size"));
+        assert!(set(0x28, 0).contains("no inodes per group"));
+        // The image itself opens.
+        assert!(Ext4Fs::open(Arc::new(base)).is_ok());
     }
 }

@@ -13,6 +13,9 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 pub const MAX_LINKS: usize = 40;
 /// Directories deep a path may go; deeper is a [`FsErrorKind::TooDeep`] error, not a silent skip.
 pub const MAX_DEPTH: usize = 256;
+/// Most entries one directory of an image read from its blocks may list: far more than any system
+/// directory holds, few enough that a hostile one costs little memory. More is a corrupt filesystem.
+pub const MAX_DIR_ENTRIES: usize = 1 << 18;
 
 /// A read-only filesystem of an image. Implemented over a host directory ([`super::HostFs`]); designed so a
 /// reader of an EBS snapshot's blocks can implement it too (no file descriptors or host paths in it).

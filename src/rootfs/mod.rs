@@ -21,15 +21,20 @@ use std::path::Path;
 pub use ext4::Ext4Fs;
 pub use host::HostFs;
 pub use image_fs::{
-    Entry, FsError, FsErrorKind, ImageFs, ImagePath, MAX_DEPTH, MAX_LINKS, Node, NodeKind, escape,
+    Entry, FsError, FsErrorKind, ImageFs, ImagePath, MAX_DEPTH, MAX_DIR_ENTRIES, MAX_LINKS, Node,
+    NodeKind, escape,
 };
-pub use open::open_root;
+pub use open::{open_root, separate_mounts};
 
 use crate::facts::ContentsFacts;
 
 /// The most a configuration file read here (passwd, group, os-release, resolv.conf, …) may hold: far more
 /// than any real one, little enough that a hostile one costs nothing.
 pub const CONFIG_CAP: u64 = 4 << 20;
+
+/// Most directory entries one size walk (/tmp, /var or /emr) goes through: far more than any image
+/// holds, few enough that a hostile one can't keep the walk going.
+pub const MAX_WALK_ENTRIES: usize = 1 << 20;
 
 /// Longest line of a file quoted in a finding.
 const QUOTE_MAX: usize = 200;
@@ -121,6 +126,9 @@ pub fn read_image(fs: &dyn ImageFs, root: &Path) -> ContentsFacts {
     facts.os_release = reader.os_release();
     facts.kernels = reader.kernels();
     facts.emr_artifacts = reader.existing(&EMR_ARTIFACTS);
+    // A separate /var (or /tmp, /usr, …) is another filesystem: read from a snapshot it is an empty mount
+    // point, and a walk stays off it; either way what the rules read there must not pass as absent.
+    reader.unreadable.extend(separate_mounts(fs));
     facts.unreadable = reader.unreadable;
     facts
 }
@@ -282,14 +290,25 @@ impl Reader<'_> {
     }
 
     /// Bytes in regular files under `dir`, by apparent size (`st_size`, as `du --apparent-size`): a sparse
-    /// file counts in full, since EMR's copy to /mnt moves that many bytes. Symlinks are not followed and
-    /// other filesystems (mounts) are not entered, so loops are impossible and the walk is bounded by the
-    /// tree itself; directories more than [`MAX_DEPTH`] deep are not entered, and said so.
+    /// file counts in full, since EMR's copy to /mnt moves that many bytes. Symlinks are not followed,
+    /// other filesystems (mounts) are not entered, each directory is entered once (an image's structures
+    /// can link one in several places), and the walk stops after [`MAX_WALK_ENTRIES`] entries;
+    /// directories more than [`MAX_DEPTH`] deep are not entered. Each limit reached is said.
     fn tree_size(&mut self, dir: &ImagePath, device: u64) -> u64 {
         let mut total = 0u64;
         let mut too_deep: Option<(ImagePath, usize)> = None;
         let mut pending = vec![dir.clone()];
+        // A hostile image can link one directory in many places (2^40 paths from 40 levels of two links
+        // each): each directory is entered once, and the walk stops after MAX_WALK_ENTRIES entries.
+        let mut entered: BTreeSet<(u64, u64)> = BTreeSet::new();
+        let mut seen = 0usize;
         while let Some(current) = pending.pop() {
+            if seen > MAX_WALK_ENTRIES {
+                self.unreadable.push(format!(
+                    "{dir}: more than {MAX_WALK_ENTRIES} entries; stopped counting its size there"
+                ));
+                break;
+            }
             if current.depth() > MAX_DEPTH {
                 too_deep.get_or_insert((current, 0)).1 += 1;
                 continue;
@@ -301,6 +320,7 @@ impl Reader<'_> {
                     continue;
                 }
             };
+            seen = seen.saturating_add(entries.len());
             for entry in entries {
                 let node = match entry.node {
                     Ok(node) => node,
@@ -315,6 +335,13 @@ impl Reader<'_> {
                     continue;
                 }
                 match node.kind {
+                    NodeKind::Dir if !entered.insert((node.device, node.inode)) => {
+                        self.unreadable.push(format!(
+                            "{}: a directory already counted under {dir} (linked in two places, or a \
+                             loop); counted once",
+                            current.join(&entry.name)
+                        ));
+                    }
                     NodeKind::Dir => pending.push(current.join(&entry.name)),
                     NodeKind::File => total = total.saturating_add(node.size),
                     _ => {}

@@ -5,20 +5,74 @@ use std::sync::Arc;
 
 use super::disk::Disk;
 use super::ext4::Ext4Fs;
-use super::image_fs::ImageFs;
-use super::partition::{FsKind, Located, root_filesystem};
+use super::image_fs::{ImageFs, ImagePath, NodeKind};
+use super::partition::{FsKind, Located, root_candidates};
 use super::xfs::XfsFs;
 
 /// Find the root filesystem on `disk` ([`root_filesystem`]) and open it: XFS or ext2/3/4, by its
 /// superblock's magic. Not `Send`: the ext reader shares its state through `Rc`, so open and read the
 /// filesystem on one thread (the whole audit of it inside one `spawn_blocking`).
 pub fn open_root(disk: Arc<dyn Disk>) -> Result<(Box<dyn ImageFs>, Located), String> {
-    let (fs_disk, located) = root_filesystem(disk)?;
-    let fs: Box<dyn ImageFs> = match located.kind {
-        FsKind::Xfs => Box::new(XfsFs::open(fs_disk).map_err(|e| format!("{located}: {e}"))?),
-        FsKind::Ext => Box::new(Ext4Fs::open(fs_disk).map_err(|e| format!("{located}: {e}"))?),
+    let mut candidates = root_candidates(disk)?.into_iter();
+    let (fs_disk, located) = candidates.next().ok_or("no root filesystem")?;
+    let first = (open(fs_disk, &located)?, located);
+    if has_etc(first.0.as_ref()) {
+        return Ok(first);
+    }
+    // Several Linux filesystems (a separate /var or /home, larger than the root): the root is the one
+    // with an /etc. When none has, the first is read, and the missing files say so.
+    for (fs_disk, located) in candidates {
+        let fs = open(fs_disk, &located)?;
+        if has_etc(fs.as_ref()) {
+            return Ok((fs, located));
+        }
+    }
+    Ok(first)
+}
+
+fn open(disk: Arc<dyn Disk>, located: &Located) -> Result<Box<dyn ImageFs>, String> {
+    Ok(match located.kind {
+        FsKind::Xfs => Box::new(XfsFs::open(disk).map_err(|e| format!("{located}: {e}"))?),
+        FsKind::Ext => Box::new(Ext4Fs::open(disk).map_err(|e| format!("{located}: {e}"))?),
+    })
+}
+
+fn has_etc(fs: &dyn ImageFs) -> bool {
+    fs.symlink_metadata(&ImagePath::new("etc"))
+        .is_ok_and(|node| node.kind == NodeKind::Dir)
+}
+
+/// Paths the content rules read that the image's `/etc/fstab` mounts from another filesystem: those
+/// read as empty mount points here, so each is said, never taken as absent. The root, the EFI system
+/// partition, swap and kernel or memory filesystems (`tmpfs`, `proc`, …, empty in an image anyway) are
+/// not.
+pub fn separate_mounts(fs: &dyn ImageFs) -> Vec<String> {
+    let Ok(fstab) = fs.read_file(&ImagePath::new("etc/fstab"), super::CONFIG_CAP) else {
+        return Vec::new();
     };
-    Ok((fs, located))
+    String::from_utf8_lossy(&fstab)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (device, mount, kind) = (*fields.first()?, *fields.get(1)?, *fields.get(2)?);
+            let kernel = matches!(
+                kind,
+                "swap" | "tmpfs" | "proc" | "sysfs" | "devpts" | "devtmpfs" | "efivarfs" | "ramfs"
+            );
+            (mount.starts_with('/') && !matches!(mount, "/" | "/boot/efi") && !kernel).then(|| {
+                format!(
+                    "/etc/fstab mounts {} on {} ({}): another filesystem, not read; what the rules \
+                     read under {} is not audited",
+                    super::escape(device.as_bytes()),
+                    super::escape(mount.as_bytes()),
+                    super::escape(kind.as_bytes()),
+                    super::escape(mount.as_bytes()),
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -71,7 +125,8 @@ mod tests {
                 "whole disk (no partition table), ext2/3/4, 1.0 GiB",
             ),
         ] {
-            let (_, located) = root_filesystem(disk(snapshot)).expect(snapshot);
+            let (_, located) =
+                super::super::partition::root_filesystem(disk(snapshot)).expect(snapshot);
             assert_eq!(located.description, expected, "{snapshot}");
         }
     }
@@ -309,5 +364,30 @@ mod tests {
                 exercise(fs.as_ref());
             }
         }
+    }
+
+    #[test]
+    fn filesystems_fstab_mounts_elsewhere_are_said_not_taken_as_absent() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("etc")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("etc/fstab"),
+            "# a CIS-style layout\nUUID=r / xfs defaults 0 0\nUUID=e /boot/efi vfat defaults 0 2\n\
+             UUID=v /var xfs defaults,nodev 0 0\ntmpfs /tmp tmpfs defaults 0 0\n/dev/xvdb none swap sw 0 0\n\
+             LABEL=\x1bh /home ext4 defaults 0 0\n",
+        )
+        .expect("fstab");
+        let fs = crate::rootfs::HostFs::open(dir.path()).expect("open");
+        let said = separate_mounts(&fs);
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(
+            said[0].starts_with("/etc/fstab mounts UUID=v on /var (xfs)"),
+            "{said:?}"
+        );
+        assert!(said[1].contains("LABEL=\\eh on /home"), "{said:?}");
+        // Without an fstab, nothing to say.
+        let empty = tempfile::tempdir().expect("temp dir");
+        let fs = crate::rootfs::HostFs::open(empty.path()).expect("open");
+        assert!(separate_mounts(&fs).is_empty());
     }
 }

@@ -63,6 +63,9 @@ pub fn detect_bytes(head: &[u8]) -> Option<FsKind> {
     }
 }
 
+/// A filesystem that may be the root: its bytes, and where they are.
+pub type Candidate = (Arc<dyn Disk>, Located);
+
 /// Where the root filesystem was found, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located {
@@ -109,15 +112,27 @@ enum Table {
 
 /// Find the root filesystem on `disk`: the partition a Linux boot mounts as `/`, or the whole disk when it
 /// has no partition table. Among the candidates (GPT: Linux root partitions, then Linux filesystem data;
-/// MBR: type 0x83), those whose first bytes are a filesystem this tool reads; if several, the largest.
+/// MBR: type 0x83), those whose first bytes are a filesystem this tool reads; if several, the largest
+/// (see [`root_candidates`] for all of them).
 pub fn root_filesystem(disk: Arc<dyn Disk>) -> Result<(Arc<dyn Disk>, Located), String> {
+    root_candidates(disk)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "no root filesystem".to_string())
+}
+
+/// Every partition that could be the root filesystem, most likely first (a Linux root partition before
+/// Linux filesystem data, the larger first), or the whole disk when it has no partition table. A
+/// candidate that can't be read is an error: it may be the root. Images with a separate `/var` or
+/// `/home` have several candidates; [`super::open_root`] tells them apart by their content.
+pub fn root_candidates(disk: Arc<dyn Disk>) -> Result<Vec<Candidate>, String> {
     let table = read_table(disk.as_ref())?;
     let (scheme, partitions) = match table {
         Table::None => {
             return match detect(disk.as_ref()) {
                 Ok(Some(kind)) => {
                     let size = disk.size();
-                    Ok((
+                    Ok(vec![(
                         disk,
                         Located {
                             description: format!(
@@ -128,7 +143,7 @@ pub fn root_filesystem(disk: Arc<dyn Disk>) -> Result<(Arc<dyn Disk>, Located), 
                             size,
                             kind,
                         },
-                    ))
+                    )])
                 }
                 Ok(None) => Err(
                     "no partition table and no known filesystem (XFS, ext2/3/4) at the start of the disk"
@@ -142,7 +157,7 @@ pub fn root_filesystem(disk: Arc<dyn Disk>) -> Result<(Arc<dyn Disk>, Located), 
     };
     // What each partition turned out to be, for the error when none will do.
     let mut seen: Vec<String> = Vec::new();
-    let mut best: Option<(u8, Partition, FsKind)> = None;
+    let mut found: Vec<(u8, Partition, FsKind)> = Vec::new();
     for partition in &partitions {
         if partition.tier == 0 {
             seen.push(format!("{} ({})", partition.number, partition.type_name));
@@ -162,28 +177,22 @@ pub fn root_filesystem(disk: Arc<dyn Disk>) -> Result<(Arc<dyn Disk>, Located), 
                     "{} ({}, {kind})",
                     partition.number, partition.type_name
                 ));
-                let better = match &best {
-                    None => true,
-                    Some((tier, chosen, _)) => {
-                        partition.tier > *tier
-                            || (partition.tier == *tier && partition.size > chosen.size)
-                    }
-                };
-                if better {
-                    best = Some((partition.tier, partition.clone(), kind));
-                }
+                found.push((partition.tier, partition.clone(), kind));
             }
             Ok(None) => seen.push(format!(
                 "{} ({}, no known filesystem)",
                 partition.number, partition.type_name
             )),
-            Err(error) => seen.push(format!(
-                "{} ({}, unreadable: {error})",
-                partition.number, partition.type_name
-            )),
+            // Not passed over for another candidate: the one that could not be read may be the root.
+            Err(error) => {
+                return Err(format!(
+                    "{scheme} partition {} ({}) could not be read: {error}",
+                    partition.number, partition.type_name
+                ));
+            }
         }
     }
-    let Some((_, chosen, kind)) = best else {
+    if found.is_empty() {
         return Err(if seen.is_empty() {
             format!("the {scheme} partition table lists no partitions")
         } else {
@@ -192,33 +201,39 @@ pub fn root_filesystem(disk: Arc<dyn Disk>) -> Result<(Arc<dyn Disk>, Located), 
                 seen.join(", ")
             )
         });
-    };
-    let slice = Slice::new(disk, chosen.offset, chosen.size).ok_or_else(|| {
-        format!(
-            "{scheme} partition {} lies past the disk's end",
-            chosen.number
-        )
-    })?;
-    let named = if chosen.name.is_empty() {
-        String::new()
-    } else {
-        format!(", named \"{}\"", chosen.name)
-    };
-    Ok((
-        Arc::new(slice),
-        Located {
-            description: format!(
-                "{scheme} partition {} ({}{named}), {kind}, {} at {}",
-                chosen.number,
-                chosen.type_name,
-                human(chosen.size),
-                human(chosen.offset)
-            ),
-            offset: chosen.offset,
-            size: chosen.size,
-            kind,
-        },
-    ))
+    }
+    // Most wanted first: the higher tier, then the larger.
+    found.sort_by(|(ta, a, _), (tb, b, _)| tb.cmp(ta).then(b.size.cmp(&a.size)));
+    let mut candidates = Vec::with_capacity(found.len());
+    for (_, chosen, kind) in found {
+        let slice = Slice::new(disk.clone(), chosen.offset, chosen.size).ok_or_else(|| {
+            format!(
+                "{scheme} partition {} lies past the disk's end",
+                chosen.number
+            )
+        })?;
+        let named = if chosen.name.is_empty() {
+            String::new()
+        } else {
+            format!(", named \"{}\"", chosen.name)
+        };
+        candidates.push((
+            Arc::new(slice) as Arc<dyn Disk>,
+            Located {
+                description: format!(
+                    "{scheme} partition {} ({}{named}), {kind}, {} at {}",
+                    chosen.number,
+                    chosen.type_name,
+                    human(chosen.size),
+                    human(chosen.offset)
+                ),
+                offset: chosen.offset,
+                size: chosen.size,
+                kind,
+            },
+        ));
+    }
+    Ok(candidates)
 }
 
 /// Read the partition table, if any.

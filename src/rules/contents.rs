@@ -243,7 +243,7 @@ fn os_release_mismatch(rule: &'static Rule, facts: &ContentsFacts, cx: &Context)
         return vec![rule.finding(
             Severity::Warning,
             format!(
-                "not audited: no /etc/os-release; {} needs {required}",
+                "not audited: no readable /etc/os-release (absent, or see the run errors); {} needs {required}",
                 cx.release
             ),
         )];

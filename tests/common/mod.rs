@@ -268,7 +268,13 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// `mock serve SCENARIO --port 0`, started: the child, the URL from its banner, and its stderr (the
 /// rest of it: one line per request). Stop it with SIGINT.
-pub fn mock_serve(scenario: &str) -> (std::process::Child, String, std::io::BufReader<std::process::ChildStderr>) {
+pub fn mock_serve(
+    scenario: &str,
+) -> (
+    std::process::Child,
+    String,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
     use std::io::BufRead;
     let mut child = command()
         .args(["mock", "serve", scenario, "--port", "0"])

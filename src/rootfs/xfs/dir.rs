@@ -2,7 +2,7 @@
 //! the data blocks below the 32 GiB logical offset; the hash and free-space index blocks above it are not
 //! needed to list or look up, so they are not read.
 
-use super::super::FsErrorKind;
+use super::super::{FsErrorKind, MAX_DIR_ENTRIES};
 use super::blocks::Blocks;
 use super::bmap::{self, Extent};
 use super::inode::{FORMAT_BTREE, FORMAT_EXTENTS, FORMAT_LOCAL, Inode};
@@ -11,7 +11,7 @@ use super::{be16, be32, be64, corrupt, crc};
 /// Where a directory's data blocks end and its index blocks start (`XFS_DIR2_LEAF_OFFSET`).
 const LEAF_OFFSET: u64 = 32 << 30;
 /// Most bytes of data blocks read for one directory (millions of entries).
-pub const MAX_DIR_BYTES: u64 = 256 << 20;
+pub const MAX_DIR_BYTES: u64 = 64 << 20;
 
 const FREE_TAG: u16 = 0xffff;
 
@@ -168,6 +168,12 @@ fn data_blocks(blocks: &Blocks, dir: &Inode) -> Result<Vec<DirEntry>, FsErrorKin
                 dir_block(blocks, &extents, index * per_dir_block, dir_block_size, ino)?;
             block_form = index == 0 && bytes.get(..4) == Some(block_magic(sb.v5).as_slice());
             parse_data_block(blocks, ino, &bytes, daddr, block_form, &mut out)?;
+            if out.len() > MAX_DIR_ENTRIES {
+                return Err(bad(
+                    ino,
+                    &format!("directory with more than {MAX_DIR_ENTRIES} entries"),
+                ));
+            }
         }
     }
     Ok(out)
