@@ -433,9 +433,7 @@ fn job(cli: &Cli, config: &Config, thresholds: &mut Thresholds) -> Result<Job, I
                     })));
                 }
                 Some(id) if id.starts_with("snap-") => {
-                    if !crate::replay::is_snapshot_id(id) {
-                        return Err(InputError::SnapshotId(id.to_string()).into());
-                    }
+                    validate::snapshot_id(id)?;
                     return Ok(Job::Audit(AuditJob::Snapshot(SnapshotJob {
                         snapshot_id: id.to_string(),
                         release,

@@ -163,6 +163,25 @@ pub fn date(text: &str) -> Result<chrono::DateTime<chrono::Utc>, InputError> {
         .ok_or_else(|| InputError::Date(text.to_string()))
 }
 
+/// Whether `id` is a snapshot ID: `snap-` and 8 or 17 lower-case hex digits. Only these name the folders
+/// of recorded snapshots, so one from an answer can't name a path.
+pub fn is_snapshot_id(id: &str) -> bool {
+    id.strip_prefix("snap-").is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+pub fn snapshot_id(id: &str) -> Result<(), InputError> {
+    if is_snapshot_id(id) {
+        Ok(())
+    } else {
+        Err(InputError::SnapshotId(id.to_string()))
+    }
+}
+
 pub fn image_id(id: &str) -> Result<(), InputError> {
     let hex = id.strip_prefix("ami-").unwrap_or("");
     let ok = matches!(hex.len(), 8 | 17)
@@ -258,6 +277,17 @@ pub fn region(name: &str) -> Result<(), InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshot_ids_are_checked_before_naming_anything() {
+        assert!(is_snapshot_id("snap-0123456789abcdef0"));
+        assert!(is_snapshot_id("snap-01234567"));
+        assert!(!is_snapshot_id("snap-../../etc"));
+        assert!(!is_snapshot_id("snap-0123456789abcdef"));
+        assert!(!is_snapshot_id("snap-0123456789ABCDEF0"));
+        assert!(!is_snapshot_id("vol-01234567"));
+        assert!(snapshot_id("snap-xyz").is_err());
+    }
 
     #[test]
     fn image_ids() {

@@ -255,7 +255,7 @@ async fn a_snapshot_that_cannot_be_read_is_a_run_error_naming_the_action_and_the
     let errors = errors(&report);
     assert!(
         errors.iter().any(|e| e.starts_with("ami-0c0c0000000000a03: contents not audited: ebs:ListSnapshotBlocks failed: AccessDeniedException (HTTP 403)")
-            && e.ends_with("(grant ebs:ListSnapshotBlocks)")),
+            && e.ends_with("(grant ebs:ListSnapshotBlocks, and kms:Decrypt on the snapshot's key if it is encrypted)")),
         "{errors:?}"
     );
     let denied = target(&report, "ami-0c0c0000000000a03");
@@ -555,5 +555,51 @@ async fn mock_serve_answers_image_contents() {
     assert!(
         log.contains("ebs GetSnapshotBlock {\"BlockIndex\":\"0\""),
         "{log}"
+    );
+}
+
+/// A refusal is recorded like an answer: the replay of a run whose listing was denied is denied too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_refusal_replays_as_the_same_refusal() {
+    let server = contents_server().await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/snapshots/snap-0a1ba0d0e40000003/blocks$"))
+        .respond_with(ebs_error(
+            403,
+            "AccessDeniedException",
+            "User is not authorized to perform: ebs:ListSnapshotBlocks",
+        ))
+        .with_priority(1)
+        .mount(server.mock_server())
+        .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording = dir.path().join("recorded");
+    let mut args = vec!["--record".to_string(), recording.display().to_string()];
+    args.extend(image_args());
+    let recorded = run_live(server.url(), args).await;
+    assert_eq!(recorded.code, 3, "{}", recorded.stderr);
+    let refusal: Value = serde_json::from_slice(
+        &std::fs::read(recording.join("ebs/snap-0a1ba0d0e40000003/error.json"))
+            .expect("error.json"),
+    )
+    .expect("JSON");
+    assert_eq!(refusal["Action"], "ListSnapshotBlocks");
+    assert_eq!(refusal["Status"], 403);
+    assert_eq!(refusal["Code"], "AccessDeniedException");
+    let replayed = run_bounded(
+        command()
+            .args([
+                "--replay",
+                &recording.display().to_string(),
+                "--replay-strict",
+            ])
+            .args(["--now", NOW])
+            .args(image_args()),
+    );
+    assert_eq!(
+        without_timing(parse_report(&replayed)),
+        without_timing(parse_report(&recorded)),
+        "{}",
+        replayed.stderr
     );
 }

@@ -8,6 +8,7 @@ use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
 use super::Aws;
 use super::paging::{Page, every_page};
 use crate::facts::CollectError;
+use crate::replay::RecordedError;
 
 /// Entries per ListSnapshotBlocks page: the API's most, so an 8 GiB root lists in one or two calls.
 const LIST_PAGE: i32 = 10_000;
@@ -61,7 +62,8 @@ impl Aws {
                 Ok(Page::new(blocks, page.next_token()))
             }
         })
-        .await?;
+        .await
+        .inspect_err(|error| self.record_refusal(snapshot_id, error))?;
         let shape = *shape.lock().unwrap_or_else(|e| e.into_inner());
         let pages = pages.into_inner();
         let broken = |message: String| CollectError {
@@ -145,7 +147,8 @@ impl Aws {
                         Ok((expected, algorithm, bytes.to_vec()))
                     }
                 })
-                .await?;
+                .await
+                .inspect_err(|error| self.record_refusal(snapshot_id, error))?;
         if algorithm.as_deref() != Some("SHA256") {
             return Err(failed(
                 "NoChecksum",
@@ -178,5 +181,25 @@ impl Aws {
             recorder.record_block(snapshot_id, index, &bytes);
         }
         Ok(bytes)
+    }
+
+    /// Under `--record`, an EBS call the service refused (HTTP 4xx, not throttling): the recording
+    /// refuses it the same way.
+    fn record_refusal(&self, snapshot_id: &str, error: &CollectError) {
+        let refused = error
+            .status
+            .is_some_and(|s| (400..500).contains(&s) && s != 429)
+            && !super::pacing::THROTTLING.contains(&error.code.as_str());
+        if let (Some(recorder), true) = (&self.recorder, refused) {
+            recorder.record_snapshot_error(
+                snapshot_id,
+                RecordedError {
+                    action: error.action.clone(),
+                    status: error.status.unwrap_or(400),
+                    code: error.code.clone(),
+                    message: error.message.clone(),
+                },
+            );
+        }
     }
 }

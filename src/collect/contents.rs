@@ -281,7 +281,6 @@ mod tests {
     /// A 1 GiB snapshot whose written blocks are `written`, block `i` filled with byte `i`.
     fn scenario(written: &[u64], edit: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("exchanges.json"), r#"{"exchanges": []}"#).expect("index");
         let recording = SnapshotRecording {
             volume_gib: 1,
             listed: written.to_vec(),
@@ -289,14 +288,21 @@ mod tests {
                 .iter()
                 .map(|&i| (i, vec![i as u8 + 1; BLOCK]))
                 .collect::<BTreeMap<_, _>>(),
+            ..Default::default()
         };
+        write(dir.path(), &recording);
+        edit(dir.path());
+        dir
+    }
+
+    /// A scenario of one recorded snapshot, `SNAP`, in `dir`.
+    fn write(dir: &std::path::Path, recording: &SnapshotRecording) {
+        std::fs::write(dir.join("exchanges.json"), r#"{"exchanges": []}"#).expect("index");
         for (path, bytes) in recording.files(SNAP) {
-            let path = dir.path().join(path);
+            let path = dir.join(path);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(path, bytes).expect("write");
         }
-        edit(dir.path());
-        dir
     }
 
     /// The snapshot as a disk, through a replay server, on a blocking thread as the reader runs.
@@ -403,18 +409,14 @@ mod tests {
     async fn reads_past_the_volume_and_beyond_the_block_budget_stop() {
         let written: Vec<u64> = (0..MAX_BLOCKS + 8).collect();
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("exchanges.json"), r#"{"exchanges": []}"#).expect("index");
         // Listed, never read: the budget stops the reader before it asks for them.
         let recording = SnapshotRecording {
             volume_gib: 1,
             listed: written,
             read: BTreeMap::from([(0, vec![1u8; BLOCK])]),
+            ..Default::default()
         };
-        for (path, bytes) in recording.files(SNAP) {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, bytes).expect("write");
-        }
+        write(dir.path(), &recording);
         let ((past, budget), server) = with_disk(dir.path(), |disk| {
             let mut buf = [0u8; 8];
             let past = disk.read_at((1 << 30) - 4, &mut buf);

@@ -47,7 +47,15 @@ impl fmt::Display for CollectError {
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
-        if self.is_access_denied() {
+        if self.is_access_denied() && self.service == "ebs" {
+            // The EBS direct APIs also say AccessDenied when the caller may not use an encrypted
+            // snapshot's KMS key (reason DEPENDENCY_ACCESS_DENIED).
+            write!(
+                f,
+                " (grant {}, and kms:Decrypt on the snapshot's key if it is encrypted)",
+                self.iam_action()
+            )?;
+        } else if self.is_access_denied() {
             write!(f, " (grant {})", self.iam_action())?;
         }
         Ok(())

@@ -15,5 +15,5 @@ pub use record::{RecordError, RecordOptions, Recorder, check_target};
 pub use scenario::{Exchange, ExchangeFile, Scenario, ScenarioError, ScenarioFile};
 pub use server::{ReplayLog, ReplayServer, identify, identify_parts};
 pub use snapshots::{
-    BLOCK_SIZE, RecordedSnapshot, SnapshotIndex, SnapshotRecording, checksum, is_snapshot_id,
+    BLOCK_SIZE, RecordedError, RecordedSnapshot, SnapshotIndex, SnapshotRecording, checksum,
 };

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::params::RequestKey;
 use super::scenario::{ExchangeFile, ScenarioFile};
-use super::snapshots::{SnapshotRecording, is_snapshot_id};
+use super::snapshots::{RecordedError, SnapshotRecording};
+use crate::validate::is_snapshot_id;
 
 /// One request and the answer it got.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +54,16 @@ impl Recorder {
         let snapshot = snapshots.entry(snapshot_id.to_string()).or_default();
         snapshot.volume_gib = u64::try_from(volume_gib).unwrap_or(0);
         snapshot.listed = listed.collect();
+    }
+
+    /// Keep how a call about a snapshot was refused (a denied listing, a key the caller can't use), so a
+    /// replay refuses it the same way.
+    pub fn record_snapshot_error(&self, snapshot_id: &str, error: RecordedError) {
+        if !is_snapshot_id(snapshot_id) {
+            return;
+        }
+        let mut snapshots = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        snapshots.entry(snapshot_id.to_string()).or_default().error = Some(error);
     }
 
     /// Keep a block read (GetSnapshotBlock), its checksum verified.

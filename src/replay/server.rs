@@ -342,8 +342,18 @@ impl ScenarioResponder {
                 "no recorded snapshot {snapshot_id} in {}",
                 self.label
             )),
+            // Refused when it was recorded: refused the same way.
+            Some(snapshot) if snapshot.errors.contains_key(action) => {
+                let error = &snapshot.errors[action];
+                Ok(ResponseTemplate::new(error.status)
+                    .insert_header("x-amzn-errortype", error.code.as_str())
+                    .set_body_raw(
+                        serde_json::json!({"message": error.message}).to_string(),
+                        "application/json",
+                    ))
+            }
             Some(snapshot) => match block {
-                None => Ok(list_blocks(snapshot, &query)),
+                None => list_blocks(snapshot, &query),
                 Some(index) => get_block(snapshot, index, &query),
             },
         };
@@ -363,13 +373,20 @@ impl ScenarioResponder {
 }
 
 /// One page of a recorded snapshot's block list, from `pageToken` (or `startingBlockIndex`).
-fn list_blocks(snapshot: &RecordedSnapshot, query: &BTreeMap<String, String>) -> ResponseTemplate {
-    let from: u64 = query
-        .get("pageToken")
-        .and_then(|t| t.strip_prefix("from-"))
-        .or(query.get("startingBlockIndex").map(String::as_str))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+fn list_blocks(
+    snapshot: &RecordedSnapshot,
+    query: &BTreeMap<String, String>,
+) -> Result<ResponseTemplate, String> {
+    let from: u64 = match (query.get("pageToken"), query.get("startingBlockIndex")) {
+        (Some(token), _) => token
+            .strip_prefix("from-")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("page token '{token}' was not handed out by this server"))?,
+        (None, Some(start)) => start
+            .parse()
+            .map_err(|_| format!("startingBlockIndex '{start}' is not a number"))?,
+        (None, None) => 0,
+    };
     let size = query
         .get("maxResults")
         .and_then(|n| n.parse::<usize>().ok())
@@ -399,9 +416,9 @@ fn list_blocks(snapshot: &RecordedSnapshot, query: &BTreeMap<String, String>) ->
     if let Some(next) = listed.nth(size) {
         body["NextToken"] = Value::from(format!("from-{}", next.block_index));
     }
-    ResponseTemplate::new(200)
+    Ok(ResponseTemplate::new(200)
         .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
-        .set_body_raw(body.to_string(), "application/json")
+        .set_body_raw(body.to_string(), "application/json"))
 }
 
 /// A recorded block, if the request brings the token the listing handed out for it.

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::validate::is_snapshot_id;
+
 /// The block size of the EBS direct APIs.
 pub const BLOCK_SIZE: usize = 512 * 1024;
 
@@ -36,10 +38,24 @@ pub struct ListedBlock {
     pub checksum: Option<String>,
 }
 
+/// `error.json`: how the EBS direct APIs refused a call about the snapshot (a denied listing, say), so
+/// a replay refuses it the same way.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RecordedError {
+    /// `ListSnapshotBlocks` or `GetSnapshotBlock`.
+    pub action: String,
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
 /// A snapshot of a scenario, as the server answers for it.
 #[derive(Debug, Clone)]
 pub struct RecordedSnapshot {
     pub index: SnapshotIndex,
+    /// Refusals, by action.
+    pub errors: BTreeMap<String, RecordedError>,
     /// The blocks recorded, without their trailing zeros.
     blocks: BTreeMap<u64, Arc<[u8]>>,
 }
@@ -60,13 +76,6 @@ impl RecordedSnapshot {
         let sum = recorded.unwrap_or_else(|| checksum(&bytes));
         Some((bytes, sum))
     }
-}
-
-/// Whether `id` is a snapshot ID (`snap-` and 8 or 17 hex digits): only those name folders.
-pub fn is_snapshot_id(id: &str) -> bool {
-    id.strip_prefix("snap-").is_some_and(|hex| {
-        (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
-    })
 }
 
 /// Reads a file of the scenario (relative path, cap, what it is), confined to it.
@@ -103,16 +112,47 @@ pub fn load(
     }
     for name in names {
         let folder = PathBuf::from("ebs").join(&name);
+        let mut errors = BTreeMap::new();
+        if scenario.join(&folder).join("error.json").exists() {
+            let file = folder.join("error.json");
+            let text = read(&file, 1 << 20, "a recorded error")?;
+            let error: RecordedError = serde_json::from_slice(&text)
+                .map_err(|e| format!("{}: {e}", scenario.join(&file).display()))?;
+            if !(400..600).contains(&error.status) {
+                return Err(format!(
+                    "{}: Status {} is not an HTTP error",
+                    scenario.join(&file).display(),
+                    error.status
+                ));
+            }
+            errors.insert(error.action.clone(), error);
+        }
         let file = folder.join("blocks.json");
-        let text = read(&file, 16 << 20, "a block list")?;
-        let index: SnapshotIndex = serde_json::from_slice(&text)
-            .map_err(|e| format!("{}: {e}", scenario.join(&file).display()))?;
+        // A snapshot whose listing was refused has no block list.
+        let index: SnapshotIndex =
+            if errors.contains_key("ListSnapshotBlocks") && !scenario.join(&file).exists() {
+                SnapshotIndex {
+                    snapshot_id: name.clone(),
+                    volume_size: 0,
+                    block_size: BLOCK_SIZE as u64,
+                    blocks: Vec::new(),
+                }
+            } else {
+                let text = read(&file, 16 << 20, "a block list")?;
+                serde_json::from_slice(&text)
+                    .map_err(|e| format!("{}: {e}", scenario.join(&file).display()))?
+            };
+        let sorted = index
+            .blocks
+            .windows(2)
+            .all(|w| w[0].block_index < w[1].block_index);
         if index.snapshot_id != name
             || index.block_size != BLOCK_SIZE as u64
             || index.blocks.len() > MAX_LISTED
+            || !sorted
         {
             return Err(format!(
-                "{}: SnapshotId must be the folder's name, BlockSize {BLOCK_SIZE}, at most {MAX_LISTED} blocks",
+                "{}: SnapshotId must be the folder's name, BlockSize {BLOCK_SIZE}, at most {MAX_LISTED} blocks, in increasing BlockIndex order",
                 scenario.join(&file).display()
             ));
         }
@@ -127,7 +167,14 @@ pub fn load(
                 read(&path, BLOCK_SIZE as u64, "a block")?,
             );
         }
-        snapshots.insert(name, RecordedSnapshot { index, blocks });
+        snapshots.insert(
+            name,
+            RecordedSnapshot {
+                index,
+                errors,
+                blocks,
+            },
+        );
     }
     Ok(snapshots)
 }
@@ -138,6 +185,8 @@ pub struct SnapshotRecording {
     pub volume_gib: u64,
     pub listed: Vec<u64>,
     pub read: BTreeMap<u64, Vec<u8>>,
+    /// How a call about the snapshot was refused, if one was.
+    pub error: Option<RecordedError>,
 }
 
 impl SnapshotRecording {
@@ -145,6 +194,13 @@ impl SnapshotRecording {
     pub fn files(&self, snapshot_id: &str) -> Vec<(PathBuf, Vec<u8>)> {
         let dir = PathBuf::from("ebs").join(snapshot_id);
         let mut files = Vec::new();
+        if let Some(error) = &self.error {
+            let json = serde_json::to_string_pretty(error).unwrap_or_default();
+            files.push((dir.join("error.json"), format!("{json}\n").into_bytes()));
+            if self.listed.is_empty() && error.action == "ListSnapshotBlocks" {
+                return files;
+            }
+        }
         let blocks = self
             .listed
             .iter()
@@ -179,15 +235,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn snapshot_ids_are_checked_before_naming_folders() {
-        assert!(is_snapshot_id("snap-0123456789abcdef0"));
-        assert!(is_snapshot_id("snap-01234567"));
-        assert!(!is_snapshot_id("snap-../../etc"));
-        assert!(!is_snapshot_id("snap-0123456789abcdef"));
-        assert!(!is_snapshot_id("vol-01234567"));
-    }
-
-    #[test]
     fn recorded_blocks_lose_trailing_zeros_and_keep_their_checksum() {
         let mut block = vec![0u8; BLOCK_SIZE];
         block[10] = 7;
@@ -195,6 +242,7 @@ mod tests {
             volume_gib: 1,
             listed: vec![0, 3],
             read: BTreeMap::from([(3, block.clone())]),
+            ..Default::default()
         };
         let files = recording.files("snap-01234567");
         let bin = files

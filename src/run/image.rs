@@ -12,7 +12,6 @@ use crate::context::Context;
 use crate::facts::{Collected, ImageEvidence};
 use crate::invocation::{ImageJob, Invocation};
 use crate::progress::Progress;
-use crate::replay;
 use crate::report::{Report, Stats, Target};
 use crate::rootfs;
 
@@ -125,7 +124,7 @@ fn root_snapshot(evidence: Option<&ImageEvidence>) -> Result<String, String> {
         .as_ref()
         .and_then(|ebs| ebs.snapshot_id.as_deref())
         .ok_or("its root device has no EBS snapshot (an instance-store AMI)")?;
-    if !replay::is_snapshot_id(snapshot) {
+    if !crate::validate::is_snapshot_id(snapshot) {
         return Err(format!(
             "its root snapshot ID '{}' is not a snapshot ID",
             crate::terminal::visible(snapshot)
