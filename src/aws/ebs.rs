@@ -49,10 +49,19 @@ impl Aws {
                     .ask("ebs", "ListSnapshotBlocks", || request.clone().send())
                     .await?;
                 if let (Some(volume), Some(block)) = (page.volume_size(), page.block_size()) {
-                    shape
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .get_or_insert((volume, block));
+                    let mut shape = shape.lock().unwrap_or_else(|e| e.into_inner());
+                    // Every page describes the same snapshot: one that says otherwise is not believed.
+                    if *shape.get_or_insert((volume, block)) != (volume, block) {
+                        return Err(CollectError {
+                            service: "ebs".into(),
+                            action: "ListSnapshotBlocks".into(),
+                            code: "MalformedResponse".into(),
+                            message: format!(
+                                "the pages of {snapshot_id} disagree on its volume or block size"
+                            ),
+                            status: None,
+                        });
+                    }
                 }
                 let blocks = page
                     .blocks()

@@ -100,28 +100,19 @@ impl SparseDisk {
         self.blocks.insert(index, bytes);
     }
 
-    /// A snapshot recorded in a scenario folder (`ebs/<snapshot-id>/`): `blocks.json` gives the volume
-    /// size in GiB and the block size, each `<BlockIndex>.bin` a block's bytes without its trailing zeros.
-    /// Every block is loaded, listed or not; used by tests over the shipped images.
+    /// A snapshot recorded in a scenario folder (`ebs/<snapshot-id>/`, the format of
+    /// [`crate::replay::SnapshotIndex`]): its listed blocks that were recorded. For tests over the shipped
+    /// images; replays read the same folders through the replay server.
     pub fn load_recorded(dir: &std::path::Path) -> io::Result<Self> {
-        let index: serde_json::Value =
+        let index: crate::replay::SnapshotIndex =
             serde_json::from_slice(&std::fs::read(dir.join("blocks.json"))?)
                 .map_err(io::Error::other)?;
-        let number = |key: &str| {
-            index[key]
-                .as_u64()
-                .ok_or_else(|| io::Error::other(format!("blocks.json: no {key}")))
-        };
-        let mut disk = Self::new(number("VolumeSize")? << 30, number("BlockSize")?);
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "bin")
-                && let Some(block) = path
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .and_then(|s| s.parse().ok())
-            {
-                disk.set_block(block, std::fs::read(&path)?);
+        let mut disk = Self::new(index.volume_size << 30, index.block_size);
+        for listed in &index.blocks {
+            match std::fs::read(dir.join(format!("{}.bin", listed.block_index))) {
+                Ok(bytes) => disk.set_block(listed.block_index, bytes),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(disk)
