@@ -189,14 +189,8 @@ impl Ext4Fs {
                 if target.is_empty() {
                     return Err(fail(&dir, FsErrorKind::NotFound));
                 }
-                if target.starts_with(b"/") {
-                    // Absolute: from the image's root.
+                if super::image_fs::follow_link(&mut pending, target) {
                     dir.clear();
-                }
-                for component in target.split(|b| *b == b'/').rev() {
-                    if !component.is_empty() {
-                        pending.push_front(OsString::from_vec(component.to_vec()));
-                    }
                 }
                 continue;
             }

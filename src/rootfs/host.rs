@@ -84,14 +84,8 @@ impl HostFs {
                 if target.is_empty() {
                     return Err(fail(&walk, FsErrorKind::NotFound));
                 }
-                if target.starts_with(b"/") {
-                    // Absolute: from the image's root, not the host's.
+                if super::image_fs::follow_link(&mut pending, &target) {
                     walk = Walk::at_root(self);
-                }
-                for component in target.split(|b| *b == b'/').rev() {
-                    if !component.is_empty() {
-                        pending.push_front(OsString::from_vec(component.to_vec()));
-                    }
                 }
                 continue;
             }

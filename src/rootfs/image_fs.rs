@@ -36,6 +36,20 @@ pub trait ImageFs {
     fn read_link(&self, path: &ImagePath) -> Result<OsString, FsError>;
 }
 
+/// Put a symbolic link's target in front of the components still to resolve, as the kernel does; true
+/// when it is absolute, which starts the walk again at the image's root (never the host's).
+pub(super) fn follow_link(
+    pending: &mut std::collections::VecDeque<OsString>,
+    target: &[u8],
+) -> bool {
+    for component in target.split(|b| *b == b'/').rev() {
+        if !component.is_empty() {
+            pending.push_front(OsString::from_vec(component.to_vec()));
+        }
+    }
+    target.starts_with(b"/")
+}
+
 /// What a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {

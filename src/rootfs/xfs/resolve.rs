@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 
 use super::super::{FsError, FsErrorKind, ImagePath, MAX_DEPTH, MAX_LINKS, NodeKind};
 
@@ -101,13 +101,8 @@ pub fn resolve(tree: &dyn Tree, path: &ImagePath, follow_last: bool) -> Result<R
             if target.is_empty() {
                 return Err(fail(&walk, FsErrorKind::NotFound));
             }
-            if target.starts_with(b"/") {
+            if super::super::image_fs::follow_link(&mut pending, &target) {
                 walk.dirs.clear();
-            }
-            for component in target.split(|b| *b == b'/').rev() {
-                if !component.is_empty() {
-                    pending.push_front(OsString::from_vec(component.to_vec()));
-                }
             }
             continue;
         }
