@@ -14,6 +14,9 @@ pub trait Disk: Send + Sync {
     /// Fill `buf` with the bytes from `offset`; an error if any of them lies past [`Disk::size`], or could
     /// not be read (for a snapshot: the block could not be fetched, or failed its checksum).
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// A hint: the bytes at these offsets will be read soon (a directory's entries' inodes). A disk
+    /// whose reads wait on the network starts fetching them together; others ignore it.
+    fn prefetch(&self, _offsets: &[u64]) {}
 }
 
 /// An error for a read of `len` bytes at `offset` that does not fit in a disk of `size` bytes.
@@ -56,6 +59,15 @@ impl Disk for Slice {
             return Err(past_end(offset, buf.len(), self.len));
         }
         self.disk.read_at(self.start + offset, buf)
+    }
+
+    fn prefetch(&self, offsets: &[u64]) {
+        let inside: Vec<u64> = offsets
+            .iter()
+            .filter(|o| **o < self.len)
+            .map(|o| self.start + o)
+            .collect();
+        self.disk.prefetch(&inside);
     }
 }
 

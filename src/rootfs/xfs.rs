@@ -292,14 +292,38 @@ impl ImageFs for XfsFs {
             }));
         }
         let here = resolved.path();
-        let mut entries: Vec<Entry> = self
-            .listing(&dir, resolved.parent())
-            .map_err(fail)?
+        let listing = self.listing(&dir, resolved.parent()).map_err(fail)?;
+        // Each entry's inode is read next: on a snapshot, fetch their blocks together, not one by one.
+        let inodes: Vec<u64> = listing
+            .iter()
+            .filter_map(|entry| self.blocks.sb.inode_location(entry.ino))
+            .map(|(block, within)| block.saturating_add(within as u64))
+            .collect();
+        self.blocks.disk.prefetch(&inodes);
+        let read: Vec<_> = listing
             .into_iter()
             .map(|entry| {
+                let inode = self.inode(entry.ino);
+                (entry, inode)
+            })
+            .collect();
+        // A walk lists the subdirectories next: fetch their first directory blocks together too (those
+        // whose block map is in the inode; a map that doesn't parse is reported when it is read).
+        let dir_blocks: Vec<u64> = read
+            .iter()
+            .filter_map(|(_, inode)| inode.as_ref().ok())
+            .filter(|inode| inode.kind == NodeKind::Dir && inode.format == inode::FORMAT_EXTENTS)
+            .filter_map(|inode| {
+                let first = bmap::extents(&self.blocks, inode, 1).ok()?;
+                self.blocks.sb.block_offset(first.first()?.block)
+            })
+            .collect();
+        self.blocks.disk.prefetch(&dir_blocks);
+        let mut entries: Vec<Entry> = read
+            .into_iter()
+            .map(|(entry, inode)| {
                 let name = OsString::from_vec(entry.name);
-                let node = self
-                    .inode(entry.ino)
+                let node = inode
                     .and_then(|inode| match inode::ftype_kind(entry.ftype) {
                         Some(kind) if kind != inode.kind => Err(corrupt(format!(
                             "directory inode {} says inode {} is {kind}, but it is {}",
