@@ -19,9 +19,10 @@ use crate::rootfs::{self, disk::Disk};
 /// clusters, directory blocks) often, and to file data rarely; a large /var spreads its metadata over
 /// a hundred blocks or more, and a block evicted is a block paid for twice.
 const CACHE_BLOCKS: usize = 128;
-/// Most blocks one prefetch hint starts fetching: a directory of thousands of entries must not evict
-/// the whole cache for inodes it may not need all of.
-const PREFETCH_BLOCKS: usize = 32;
+/// Most blocks one prefetch hint starts fetching: most of the cache, never all of it (a directory of
+/// thousands of entries must not evict what the walk is in the middle of). Measured on a /var of 9,174
+/// entries: 32 left the walk at 5.7 s, 96 at 4.3 s, with the same blocks fetched.
+const PREFETCH_BLOCKS: usize = 96;
 /// Blocks fetched ahead of a run of consecutive reads (a file or directory read front to back).
 const READ_AHEAD: u64 = 2;
 /// Most blocks one snapshot may cost (512 MiB): far above what reading the content rules' files
