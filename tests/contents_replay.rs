@@ -236,11 +236,10 @@ fn ebs_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
         )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_snapshot_that_cannot_be_read_is_a_run_error_naming_the_action_and_the_rest_go_on() {
-    let server = contents_server().await;
+/// ListSnapshotBlocks of `snapshot` denied, as AWS denies it.
+async fn deny_listing(server: &ReplayServer, snapshot: &str) {
     Mock::given(method("GET"))
-        .and(path_regex("^/snapshots/snap-0a1ba0d0e40000003/blocks$"))
+        .and(path_regex(format!("^/snapshots/{snapshot}/blocks$")))
         .respond_with(ebs_error(
             403,
             "AccessDeniedException",
@@ -249,6 +248,12 @@ async fn a_snapshot_that_cannot_be_read_is_a_run_error_naming_the_action_and_the
         .with_priority(1)
         .mount(server.mock_server())
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_that_cannot_be_read_is_a_run_error_naming_the_action_and_the_rest_go_on() {
+    let server = contents_server().await;
+    deny_listing(&server, "snap-0a1ba0d0e40000003").await;
     let run = run_live(server.url(), image_args()).await;
     assert_eq!(run.code, 3, "{}", run.stderr);
     let report = parse_report(&run);
@@ -562,16 +567,7 @@ async fn mock_serve_answers_image_contents() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_refusal_replays_as_the_same_refusal() {
     let server = contents_server().await;
-    Mock::given(method("GET"))
-        .and(path_regex("^/snapshots/snap-0a1ba0d0e40000003/blocks$"))
-        .respond_with(ebs_error(
-            403,
-            "AccessDeniedException",
-            "User is not authorized to perform: ebs:ListSnapshotBlocks",
-        ))
-        .with_priority(1)
-        .mount(server.mock_server())
-        .await;
+    deny_listing(&server, "snap-0a1ba0d0e40000003").await;
     let dir = tempfile::tempdir().expect("temp dir");
     let recording = dir.path().join("recorded");
     let mut args = vec!["--record".to_string(), recording.display().to_string()];
