@@ -405,6 +405,20 @@ fn without_timing(mut report: Value) -> Value {
     report
 }
 
+/// The contents command against a recording, strictly: every recorded answer must be used.
+fn replay_strict(recording: &Path) -> Run {
+    run_bounded(
+        command()
+            .args([
+                "--replay",
+                &recording.display().to_string(),
+                "--replay-strict",
+            ])
+            .args(["--now", NOW])
+            .args(image_args()),
+    )
+}
+
 fn files_in(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.flatten().count())
 }
@@ -446,16 +460,7 @@ async fn a_recording_keeps_only_the_blocks_read_and_replays_the_same_report() {
             "every block listed is kept in the list"
         );
     }
-    let replayed = run_bounded(
-        command()
-            .args([
-                "--replay",
-                &recording.display().to_string(),
-                "--replay-strict",
-            ])
-            .args(["--now", NOW])
-            .args(image_args()),
-    );
+    let replayed = replay_strict(&recording);
     assert_eq!(replayed.code, 3, "{}", replayed.stderr);
     assert_eq!(
         without_timing(parse_report(&replayed)),
@@ -582,16 +587,7 @@ async fn a_recorded_refusal_replays_as_the_same_refusal() {
     assert_eq!(refusal["Action"], "ListSnapshotBlocks");
     assert_eq!(refusal["Status"], 403);
     assert_eq!(refusal["Code"], "AccessDeniedException");
-    let replayed = run_bounded(
-        command()
-            .args([
-                "--replay",
-                &recording.display().to_string(),
-                "--replay-strict",
-            ])
-            .args(["--now", NOW])
-            .args(image_args()),
-    );
+    let replayed = replay_strict(&recording);
     assert_eq!(
         without_timing(parse_report(&replayed)),
         without_timing(parse_report(&recorded)),
