@@ -34,6 +34,14 @@ impl Progress {
         bar
     }
 
+    /// A bar counting items of `step` whose number grows as they are found (clusters as their list's
+    /// pages come).
+    pub fn growing_bar(&self, step: &str) -> indicatif::ProgressBar {
+        let bar = self.bar(2, step);
+        bar.set_length(0);
+        bar
+    }
+
     /// A spinner while a step of unknown length runs over `targets` targets (collecting and tracing
     /// AMIs).
     pub fn spinner(&self, targets: usize, step: String) -> indicatif::ProgressBar {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use aws_sdk_emr::types::{ClusterState, InstanceCollectionType};
 
 use super::Aws;
-use super::paging::{Page, every_page};
+use super::paging::{Page, each_page, every_page};
 use crate::facts::cluster::container;
 use crate::facts::{ClusterFacts, CollectError, InstanceCollection, InstanceSlot};
 
@@ -67,12 +67,15 @@ impl Aws {
 }
 
 impl Aws {
-    /// IDs of the clusters in `states`, created after `created_after` if given (ListClusters, every page).
-    pub async fn list_clusters(
+    /// IDs of the clusters in `states`, created after `created_after` if given (ListClusters, every
+    /// page), each page's handed to `take` as it arrives (describing them need not wait for the last
+    /// page). On an error, the pages before it were taken.
+    pub async fn list_clusters_each(
         &self,
         states: &[String],
         created_after: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<Vec<String>, CollectError> {
+        take: impl FnMut(Vec<String>),
+    ) -> Result<(), CollectError> {
         let states: Vec<ClusterState> = states
             .iter()
             .map(|s| ClusterState::from(s.as_str()))
@@ -80,7 +83,7 @@ impl Aws {
         let created_after =
             created_after.map(|t| aws_sdk_emr::primitives::DateTime::from_secs(t.timestamp()));
         let states = &states;
-        every_page(&self.calls, "emr", "ListClusters", |marker| async move {
+        let fetch = |marker| async move {
             let request = self
                 .emr()
                 .list_clusters()
@@ -96,8 +99,8 @@ impl Aws {
                 .iter()
                 .filter_map(|c| c.id().map(str::to_string));
             Ok(Page::new(ids, page.marker()))
-        })
-        .await
+        };
+        each_page(&self.calls, "emr", "ListClusters", fetch, take).await
     }
 
     /// DescribeCluster, then ListInstanceGroups or ListInstanceFleets (every page).

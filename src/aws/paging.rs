@@ -29,21 +29,38 @@ pub(super) async fn every_page<T, F, Fut>(
     calls: &CallCounter,
     service: &str,
     action: &str,
-    mut fetch: F,
+    fetch: F,
 ) -> Result<Vec<T>, CollectError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, CollectError>>,
 {
     let mut items = Vec::new();
+    each_page(calls, service, action, fetch, |page| items.extend(page)).await?;
+    Ok(items)
+}
+
+/// As [`every_page`], handing each page's items to `take` as soon as it arrives, so the caller can
+/// start on them while the next page is asked for. On an error, the pages before it were taken.
+pub(super) async fn each_page<T, F, Fut>(
+    calls: &CallCounter,
+    service: &str,
+    action: &str,
+    mut fetch: F,
+    mut take: impl FnMut(Vec<T>),
+) -> Result<(), CollectError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>, CollectError>>,
+{
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
         calls.record(service, action);
         let page = fetch(token.take()).await?;
-        items.extend(page.items);
+        take(page.items);
         match page.next.filter(|next| !next.is_empty()) {
             Some(next) => token = Some(next),
-            None => return Ok(items),
+            None => return Ok(()),
         }
     }
     Err(CollectError {

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
+use super::prefetch::{Prefetched, prefetch};
 use crate::aws::Aws;
 use crate::facts::{ClusterFacts, CollectError};
 use crate::progress::Progress;
@@ -20,57 +21,92 @@ pub struct ClusterSelection<'a> {
 pub type DescribedCluster = (String, Result<ClusterFacts, CollectError>);
 
 /// The clusters selected, each with its facts or why they could not be collected (in selection
-/// order), and the run's errors (the listing failed).
+/// order), the run's errors (the listing failed), and what was asked for their AMIs meanwhile.
 pub struct DescribedClusters {
     pub described: Vec<DescribedCluster>,
     pub errors: Vec<String>,
+    pub prefetched: Prefetched,
 }
 
-/// List (when no IDs were given) and describe, `concurrency` clusters at a time.
+/// List (when no IDs were given) and describe, `concurrency` clusters at a time, each page's clusters
+/// as soon as it comes; and meanwhile describe the custom AMIs of the clusters described
+/// ([`prefetch`]).
 pub async fn describe_clusters(
     aws: &Aws,
     selection: ClusterSelection<'_>,
     concurrency: usize,
     progress: Progress,
 ) -> DescribedClusters {
-    let mut errors = Vec::new();
-    let ids = if selection.cluster_ids.is_empty() {
-        match aws
-            .list_clusters(selection.states, selection.created_after)
-            .await
-        {
-            Ok(ids) => ids,
-            Err(error) => {
-                errors.push(format!(
-                    "not audited: the clusters could not be listed: {error}"
-                ));
-                Vec::new()
+    let bar = progress.growing_bar("describing clusters");
+    let (ids_to_describe, ids) = futures::channel::mpsc::unbounded::<String>();
+    let (amis_found, amis) = futures::channel::mpsc::unbounded::<Vec<String>>();
+    let listing = {
+        let bar = bar.clone();
+        async move {
+            let mut listed = 0usize;
+            let mut take = |page: Vec<String>| {
+                listed += page.len();
+                bar.inc_length(page.len() as u64);
+                for id in page {
+                    // The receiver lives until every ID is described.
+                    let _ = ids_to_describe.unbounded_send(id);
+                }
+            };
+            if !selection.cluster_ids.is_empty() {
+                take(selection.cluster_ids.to_vec());
+                // Dropped here, not at the block's end: describing ends when its sender goes.
+                drop(ids_to_describe);
+                return None;
             }
+            tracing::info!(
+                "describing the clusters of {} as they are listed, {concurrency} at a time",
+                aws.region()
+            );
+            let listing = aws
+                .list_clusters_each(selection.states, selection.created_after, &mut take)
+                .await;
+            drop(ids_to_describe);
+            let error = listing.err()?;
+            // The clusters of the pages before the error are described and judged; the run error
+            // says the list is incomplete.
+            Some(match listed {
+                0 => format!("not audited: the clusters could not be listed: {error}"),
+                n => format!(
+                    "not audited: the clusters could not all be listed (stopped after {n}): {error}"
+                ),
+            })
         }
-    } else {
-        selection.cluster_ids.to_vec()
     };
-    tracing::info!(
-        "describing {} clusters in {}, {} at a time",
-        ids.len(),
-        aws.region(),
-        concurrency
-    );
-    let bar = progress.bar(ids.len(), "describing clusters");
     // Unordered: a cluster whose calls sleep through retries holds no other back; the index puts the
     // report back in the order of the listing.
-    let mut described: Vec<(usize, DescribedCluster)> =
-        futures::stream::iter(ids.into_iter().enumerate())
+    let describing = async move {
+        let described: Vec<(usize, DescribedCluster)> = ids
+            .enumerate()
             .map(|(index, id)| async move {
                 let facts = aws.describe_cluster(&id).await;
                 (index, (id, facts))
             })
             .buffer_unordered(concurrency)
-            .inspect(|_| bar.inc(1))
+            .inspect(|(_, (_, facts))| {
+                bar.inc(1);
+                if let Ok(cluster) = facts {
+                    // The receiver lives until the last cluster is described.
+                    let _ = amis_found.unbounded_send(cluster.custom_amis());
+                }
+            })
             .collect()
             .await;
-    bar.finish_and_clear();
+        // The prefetch ends when this sender goes.
+        drop(amis_found);
+        bar.finish_and_clear();
+        described
+    };
+    let (error, mut described, prefetched) = tokio::join!(listing, describing, prefetch(aws, amis));
+    tracing::info!("described {} clusters in {}", described.len(), aws.region());
     described.sort_by_key(|(index, _)| *index);
-    let described = described.into_iter().map(|(_, cluster)| cluster).collect();
-    DescribedClusters { described, errors }
+    DescribedClusters {
+        described: described.into_iter().map(|(_, cluster)| cluster).collect(),
+        errors: error.into_iter().collect(),
+        prefetched,
+    }
 }

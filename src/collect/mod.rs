@@ -2,17 +2,19 @@
 
 mod clusters;
 mod contents;
+mod prefetch;
 mod root_keys;
 mod trace;
 
 pub use clusters::{ClusterSelection, DescribedClusters, describe_clusters};
 pub use contents::{MAX_BLOCKS, read_snapshot};
+pub use prefetch::Prefetched;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 
-use crate::aws::{Aws, InstanceTypeBatch, Lookup};
+use crate::aws::{Aws, ImageBatch, InstanceTypeBatch, Lookup};
 use crate::facts::{
     CollectError, Collected, DhcpOptions, ImageEvidence, ImageFacts, ImageLookup, LaunchAccess,
     NetworkFacts, RegionFacts,
@@ -45,17 +47,31 @@ pub struct Wanted {
     pub launching_account: Option<String>,
 }
 
-/// Collect everything the image and cluster rules need, each distinct resource once, in batches.
-pub async fn collect(aws: &Aws, wanted: &Wanted) -> Collected {
-    let image_ids: Vec<String> = unique(&wanted.image_ids);
-    let (caller, images, (mut region, invalid), network) = tokio::join!(
+/// Collect everything the image and cluster rules need, each distinct resource once, in batches;
+/// what was already asked for while the clusters were described (`prefetched`) is not asked again.
+pub async fn collect(aws: &Aws, wanted: &Wanted, prefetched: Prefetched) -> Collected {
+    let Prefetched {
+        images: mut known,
+        mut ancestry,
+    } = prefetched;
+    let mut images = BTreeMap::new();
+    let mut ask = Vec::new();
+    for id in unique(&wanted.image_ids) {
+        match known.remove(&id) {
+            Some(lookup) => {
+                images.insert(id.clone(), evidence(id, lookup));
+            }
+            None => ask.push(id),
+        }
+    }
+    let (caller, described, (mut region, invalid), network) = tokio::join!(
         aws.caller_account(),
-        describe_images(aws, &image_ids),
+        describe_images(aws, &ask),
         region_facts(aws, &wanted.instance_types, &wanted.releases),
         network_facts(aws, &wanted.subnet_ids),
     );
+    images.extend(described);
     region.network = network;
-    let mut images = images;
     let caller_ok = caller.as_ref().ok().map(String::as_str);
     let launcher = wanted.launching_account.as_deref().or(caller_ok);
     let found: BTreeMap<String, ImageFacts> = images
@@ -66,7 +82,7 @@ pub async fn collect(aws: &Aws, wanted: &Wanted) -> Collected {
     let ((), (), mut lineages) = tokio::join!(
         fill_launch_access(aws, &mut images, caller_ok, launcher),
         root_keys::collect(aws, &found, caller_ok, root_keys),
-        trace::lineages(aws, &found, caller_ok),
+        trace::lineages(aws, &found, caller_ok, &mut ancestry),
     );
     for (id, key) in std::mem::take(root_keys) {
         if let Some(evidence) = images.get_mut(&id) {
@@ -100,7 +116,7 @@ pub async fn collect_images(
         subnet_ids: Vec::new(),
         launching_account: launching_account.map(str::to_string),
     };
-    let collected = collect(aws, &wanted).await;
+    let collected = collect(aws, &wanted, Prefetched::default()).await;
     match collected.invalid_instance_types.first() {
         Some(invalid) => Err(CollectUsageError::InvalidInstanceType(invalid.clone())),
         None => Ok(collected),
@@ -124,41 +140,55 @@ async fn describe_images(aws: &Aws, ids: &[String]) -> BTreeMap<String, ImageEvi
         .buffer_unordered(BATCH_CONCURRENCY)
         .collect()
         .await;
-    let mut evidence = BTreeMap::new();
-    for (chunk, answer) in answers {
-        let mut lookups: BTreeMap<String, ImageLookup> = BTreeMap::new();
-        match answer {
-            Ok(batch) => {
-                for image in batch.images {
-                    lookups.insert(image.image_id.clone(), ImageLookup::Found(Box::new(image)));
-                }
-                for (id, code) in batch.missing {
-                    lookups.insert(id, ImageLookup::NotFound { code });
-                }
+    answers
+        .into_iter()
+        .flat_map(|(chunk, answer)| lookups(chunk, answer))
+        .map(|(id, lookup)| (id.clone(), evidence(id, lookup)))
+        .collect()
+}
+
+/// What one DescribeImages batch says of each AMI asked: found, not shown (and how), or the call's
+/// failure.
+fn lookups(
+    asked: &[String],
+    answer: Result<ImageBatch, CollectError>,
+) -> Vec<(String, ImageLookup)> {
+    let mut lookups: BTreeMap<String, ImageLookup> = BTreeMap::new();
+    match answer {
+        Ok(batch) => {
+            for image in batch.images {
+                lookups.insert(image.image_id.clone(), ImageLookup::Found(Box::new(image)));
             }
-            Err(error) => {
-                for id in chunk {
-                    lookups.insert(id.clone(), ImageLookup::Failed(error.clone()));
-                }
+            for (id, code) in batch.missing {
+                lookups.insert(id, ImageLookup::NotFound { code });
             }
         }
-        for id in chunk {
+        Err(error) => {
+            for id in asked {
+                lookups.insert(id.clone(), ImageLookup::Failed(error.clone()));
+            }
+        }
+    }
+    asked
+        .iter()
+        .map(|id| {
             let lookup = lookups.remove(id).unwrap_or(ImageLookup::NotFound {
                 code: "EmptyAnswer".into(),
             });
-            evidence.insert(
-                id.clone(),
-                ImageEvidence {
-                    image_id: id.clone(),
-                    lookup,
-                    launch_access: LaunchAccess::NotFetched,
-                    root_key: crate::facts::RootKey::NotFetched,
-                    lineage: None,
-                },
-            );
-        }
+            (id.clone(), lookup)
+        })
+        .collect()
+}
+
+/// An AMI's evidence before its launch access, root key and lineage are looked into.
+fn evidence(image_id: String, lookup: ImageLookup) -> ImageEvidence {
+    ImageEvidence {
+        image_id,
+        lookup,
+        launch_access: LaunchAccess::NotFetched,
+        root_key: crate::facts::RootKey::NotFetched,
+        lineage: None,
     }
-    evidence
 }
 
 async fn region_facts(

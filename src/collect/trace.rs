@@ -14,8 +14,9 @@ use crate::facts::lineage::{
 };
 use crate::facts::{AncestryEntry, CollectError, ImageFacts, ImageLookup};
 
-/// Parallel GetImageAncestry calls (one per AMI; the API takes no list).
-const ANCESTRY_CONCURRENCY: usize = 8;
+/// Parallel GetImageAncestry calls (one per AMI; the API takes no list): an upper bound, as the run's
+/// budget of calls in flight (`--concurrency`) bounds them all; at the default budget, all of it.
+pub(super) const ANCESTRY_CONCURRENCY: usize = 16;
 /// Levels the fallback walk follows; real chains are two or three deep.
 const MAX_DEPTH: usize = 5;
 /// Links followed when a chain is assembled, so a cycle in bad data can't loop.
@@ -23,7 +24,7 @@ const MAX_CHAIN: usize = 12;
 
 /// EC2 codes meaning the API can't be used by this caller at all: asking again for other AMIs is
 /// pointless.
-fn api_unavailable(error: &CollectError) -> bool {
+pub(super) fn api_unavailable(error: &CollectError) -> bool {
     error.is_access_denied()
         || matches!(
             error.code.as_str(),
@@ -48,11 +49,16 @@ struct Tracer<'a> {
     notes: BTreeMap<String, Vec<String>>,
 }
 
+/// GetImageAncestry's answers already had, by AMI.
+pub(super) type Ancestries = BTreeMap<String, Result<Vec<AncestryEntry>, CollectError>>;
+
 /// The lineage of every found AMI of `audited` (ID → DescribeImages' answer), keyed by AMI ID.
+/// GetImageAncestry is asked only for the AMIs `prefetched` has no answer for.
 pub async fn lineages(
     aws: &Aws,
     audited: &BTreeMap<String, ImageFacts>,
     caller: Option<&str>,
+    prefetched: &mut Ancestries,
 ) -> BTreeMap<String, Lineage> {
     let region = aws.region().to_string();
     let mut tracer = Tracer {
@@ -69,7 +75,7 @@ pub async fn lineages(
         notes: BTreeMap::new(),
     };
     tracing::info!("tracing the lineage of {} AMIs", audited.len());
-    let traced_by_ancestry = tracer.ancestry(audited).await;
+    let traced_by_ancestry = tracer.ancestry(audited, prefetched).await;
     let ancestors: Vec<(String, String)> = tracer
         .parents
         .values()
@@ -108,22 +114,37 @@ impl Tracer<'_> {
         self.notes.entry(image.to_string()).or_default().push(note);
     }
 
-    /// GetImageAncestry for each AMI: the first alone, so a caller without the permission (or a
-    /// region without the API) costs one call; then the rest concurrently. Returns the AMIs it traced.
-    async fn ancestry(&mut self, audited: &BTreeMap<String, ImageFacts>) -> BTreeSet<String> {
+    /// GetImageAncestry for each AMI not in `prefetched`: the first alone, so a caller without the
+    /// permission (or a region without the API) costs one call; then the rest concurrently. (An
+    /// answer prefetched is that first call, made by the prefetch.) Returns the AMIs it traced.
+    async fn ancestry(
+        &mut self,
+        audited: &BTreeMap<String, ImageFacts>,
+        prefetched: &mut Ancestries,
+    ) -> BTreeSet<String> {
         let mut traced = BTreeSet::new();
-        let ids: Vec<String> = audited.keys().cloned().collect();
-        let Some((first, rest)) = ids.split_first() else {
-            return traced;
-        };
-        let first_answer = self.aws.image_ancestry(first).await;
-        let mut answers = vec![(first.clone(), first_answer)];
-        if let Err(error) = &answers[0].1
-            && api_unavailable(error)
+        let mut answers = Vec::new();
+        let mut ask = Vec::new();
+        for id in audited.keys() {
+            match prefetched.remove(id) {
+                Some(answer) => answers.push((id.clone(), answer)),
+                None => ask.push(id.clone()),
+            }
+        }
+        let mut rest = ask.as_slice();
+        if answers.is_empty()
+            && let Some((first, others)) = ask.split_first()
         {
+            answers.push((first.clone(), self.aws.image_ancestry(first).await));
+            rest = others;
+        }
+        let unavailable = answers
+            .iter()
+            .find_map(|(_, answer)| answer.as_ref().err().filter(|error| api_unavailable(error)));
+        if let Some(error) = unavailable {
             let note = format!("GetImageAncestry is not available: {error}");
             tracing::info!("{note}");
-            for id in &ids {
+            for id in audited.keys() {
                 self.note(id, note.clone());
             }
             return traced;

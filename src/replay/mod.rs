@@ -1,6 +1,7 @@
 //! Offline mode: recorded AWS answers (`mocks/<scenario>/`) served on a loopback `wiremock` server, so
 //! the real SDK clients run unchanged against them. See `mocks/README.md` for the format.
 
+mod by_image;
 mod faults;
 mod params;
 mod proxy;

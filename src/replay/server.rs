@@ -7,6 +7,7 @@ use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use super::by_image;
 use super::faults::Faults;
 use super::params::{RequestKey, canonical, query_params};
 use super::proxy::DropProxy;
@@ -213,17 +214,17 @@ impl Respond for ScenarioResponder {
             .as_ref()
             .and_then(|k| log.accounts.get(k))
             .cloned();
+        let fits = |e: &Exchange| {
+            e.service == key.service
+                && e.action == key.action
+                && (e.region.is_none() || e.region == key.region)
+                && (e.account.is_none() || e.account == account)
+        };
         let candidates: Vec<(usize, u8)> = self
             .exchanges
             .iter()
             .enumerate()
-            .filter(|(_, e)| {
-                e.service == key.service
-                    && e.action == key.action
-                    && e.params == key.params
-                    && (e.region.is_none() || e.region == key.region)
-                    && (e.account.is_none() || e.account == account)
-            })
+            .filter(|(_, e)| fits(e) && e.params == key.params)
             .map(|(i, e)| {
                 (
                     i,
@@ -244,7 +245,31 @@ impl Respond for ScenarioResponder {
             .copied()
             .find(|i| log.uses.get(*i).copied().unwrap_or(0) == 0)
             .or(matching.last().copied());
-        log.requests.push((key.clone(), chosen.is_some()));
+        // A DescribeImages batch the recording never saw whole, of AMIs it did describe.
+        let assembled = match chosen {
+            Some(_) => None,
+            None if key.service == "ec2" && key.action == "DescribeImages" => by_image::assemble(
+                &key.params,
+                self.exchanges
+                    .iter()
+                    .filter(|e| {
+                        fits(e) && e.status == 200 && by_image::image_ids(&e.params).is_some()
+                    })
+                    .map(|e| &e.body[..]),
+            ),
+            None => None,
+        };
+        log.requests
+            .push((key.clone(), chosen.is_some() || assembled.is_some()));
+        if let Some(body) = assembled {
+            if self.verbose {
+                eprintln!("{key} → assembled from the recorded DescribeImages answers");
+            }
+            return ResponseTemplate::new(200)
+                .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
+                .set_body_raw(body.into_bytes(), content_type(&key.service))
+                .set_delay(self.faults.latency);
+        }
         if self.verbose {
             match chosen.and_then(|i| self.exchanges.get(i)) {
                 Some(e) => eprintln!("{key} → {} ({})", e.response_file.display(), e.status),

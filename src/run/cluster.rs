@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::{RunError, judging};
 use crate::audit;
 use crate::aws::Aws;
-use crate::collect::{self, ClusterSelection, CollectUsageError, Wanted};
+use crate::collect::{self, ClusterSelection, CollectUsageError, Prefetched, Wanted};
 use crate::facts::{ClusterFacts, CollectError};
 use crate::invocation::{ClusterJob, Invocation};
 use crate::progress::Progress;
@@ -37,7 +37,7 @@ pub(super) async fn cluster(
         clusters.described.len(),
         "auditing the clusters' AMIs and their lineage".to_string(),
     );
-    let report = audit_clusters(invocation, aws, batch, clusters.errors).await;
+    let report = audit_clusters(invocation, aws, batch, clusters.errors, clusters.prefetched).await;
     spinner.finish_and_clear();
     report
 }
@@ -51,12 +51,14 @@ pub(super) struct ClusterBatch<'a> {
     pub(super) started: Instant,
 }
 
-/// Collect what the clusters' custom AMIs need, once for all of them, and judge each cluster.
+/// Collect what the clusters' custom AMIs need, once for all of them (apart from what was `prefetched`
+/// while they were described), and judge each cluster.
 pub(super) async fn audit_clusters(
     invocation: &Invocation,
     aws: &Aws,
     batch: ClusterBatch<'_>,
     mut errors: Vec<String>,
+    prefetched: Prefetched,
 ) -> Result<Report, RunError> {
     let ClusterBatch {
         kind,
@@ -80,7 +82,7 @@ pub(super) async fn audit_clusters(
         subnet_ids: custom.iter().flat_map(|c| c.subnet_ids.clone()).collect(),
         launching_account: launching_account.clone(),
     };
-    let collected = collect::collect(aws, &wanted).await;
+    let collected = collect::collect(aws, &wanted, prefetched).await;
     // An instance type that does not exist is the author's mistake in a plan, but only a fact of a
     // running cluster (reported by EA020 for it).
     if kind == TargetKind::Plan

@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::RunError;
 use super::cluster::{ClusterBatch, audit_clusters};
 use crate::aws::Aws;
+use crate::collect::Prefetched;
 use crate::facts::{ClusterFacts, CollectError};
 use crate::invocation::{Invocation, PlanJob};
 use crate::plan;
@@ -36,7 +37,7 @@ pub(super) async fn plan(
             described.len()
         ),
     );
-    let report = audit_clusters(invocation, aws, batch, Vec::new()).await;
+    let report = audit_clusters(invocation, aws, batch, Vec::new(), Prefetched::default()).await;
     spinner.finish_and_clear();
     report
 }
