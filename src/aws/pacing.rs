@@ -736,9 +736,6 @@ mod tests {
         fn throttled_share(&self) -> f64 {
             f64::from(self.throttled) / f64::from(self.attempts)
         }
-        fn accepted_rate(&self) -> f64 {
-            f64::from(self.attempts - self.throttled) / self.seconds
-        }
         fn call_rate(&self) -> f64 {
             f64::from(self.calls) / self.seconds
         }
