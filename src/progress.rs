@@ -35,9 +35,10 @@ impl Progress {
     }
 
     /// A bar counting items of `step` whose number grows as they are found (clusters as their list's
-    /// pages come).
-    pub fn growing_bar(&self, step: &str) -> indicatif::ProgressBar {
-        let bar = self.bar(2, step);
+    /// pages come): `known` of them from the start if that is all there will be, else `None`.
+    pub fn growing_bar(&self, step: &str, known: Option<usize>) -> indicatif::ProgressBar {
+        // However many a list turns out to hold, it may be many.
+        let bar = self.bar(known.unwrap_or(usize::MAX), step);
         bar.set_length(0);
         bar
     }

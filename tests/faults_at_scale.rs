@@ -199,18 +199,7 @@ async fn a_failing_cluster_does_not_hold_the_others_back() {
     let scenario = Scenario::load(dir.path()).expect("generated scenario loads");
     let server = ReplayServer::start(scenario).await;
     let slow = ids[0].clone();
-    wiremock::Mock::given(wiremock::matchers::header(
-        "x-amz-target",
-        "ElasticMapReduce.ListInstanceGroups",
-    ))
-    .and(wiremock::matchers::body_string_contains(slow.as_str()))
-    .respond_with(wiremock::ResponseTemplate::new(500).set_body_raw(
-        r#"{"__type":"InternalServerException","Message":"try later"}"#,
-        "application/x-amz-json-1.1",
-    ))
-    .with_priority(1)
-    .mount(server.mock_server())
-    .await;
+    fail_group_listing(server.mock_server(), &slow).await;
     let args = ["--format", "json", "--concurrency", "4", "cluster"]
         .map(String::from)
         .to_vec();
@@ -222,12 +211,7 @@ async fn a_failing_cluster_does_not_hold_the_others_back() {
         .received_requests()
         .await
         .expect("recording on");
-    let is_slow_listing = |r: &wiremock::Request| {
-        r.headers
-            .get("x-amz-target")
-            .is_some_and(|t| t == "ElasticMapReduce.ListInstanceGroups")
-            && String::from_utf8_lossy(&r.body).contains(slow.as_str())
-    };
+    let is_slow_listing = |r: &wiremock::Request| is_emr_call_of(r, "ListInstanceGroups", &slow);
     let last_slow = requests
         .iter()
         .rposition(is_slow_listing)
@@ -235,12 +219,9 @@ async fn a_failing_cluster_does_not_hold_the_others_back() {
     let later_clusters_before = requests[..last_slow]
         .iter()
         .filter(|r| {
-            r.headers
-                .get("x-amz-target")
-                .is_some_and(|t| t == "ElasticMapReduce.DescribeCluster")
-                && ids[4..]
-                    .iter()
-                    .any(|id| String::from_utf8_lossy(&r.body).contains(id.as_str()))
+            ids[4..]
+                .iter()
+                .any(|id| is_emr_call_of(r, "DescribeCluster", id))
         })
         .count();
     assert!(

@@ -15,14 +15,6 @@ use serde_json::Value;
 /// 120 clusters: three ListClusters pages; clusters 1–119 use AMIs 1–121.
 const CLUSTERS: usize = 120;
 
-fn target_of(r: &wiremock::Request) -> String {
-    r.headers
-        .get("x-amz-target")
-        .and_then(|t| t.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
-}
-
 fn ec2_action(r: &wiremock::Request) -> Option<String> {
     let body = String::from_utf8_lossy(&r.body);
     let action = body.strip_prefix("Action=")?.split('&').next()?;
@@ -51,18 +43,7 @@ async fn images_are_described_and_traced_while_a_failing_cluster_is_retried() {
     let scenario = Scenario::load(dir.path()).expect("generated scenario loads");
     let server = ReplayServer::start(scenario).await;
     let failing = "j-BENCH00000000";
-    wiremock::Mock::given(wiremock::matchers::header(
-        "x-amz-target",
-        "ElasticMapReduce.ListInstanceGroups",
-    ))
-    .and(wiremock::matchers::body_string_contains(failing))
-    .respond_with(wiremock::ResponseTemplate::new(500).set_body_raw(
-        r#"{"__type":"InternalServerException","Message":"try later"}"#,
-        "application/x-amz-json-1.1",
-    ))
-    .with_priority(1)
-    .mount(server.mock_server())
-    .await;
+    fail_group_listing(server.mock_server(), failing).await;
     let args = ["--format", "json", "--concurrency", "4", "cluster"]
         .map(String::from)
         .to_vec();
@@ -77,10 +58,7 @@ async fn images_are_described_and_traced_while_a_failing_cluster_is_retried() {
     let position = |what: &dyn Fn(&wiremock::Request) -> bool| requests.iter().position(what);
     let last_failing = requests
         .iter()
-        .rposition(|r| {
-            target_of(r) == "ElasticMapReduce.ListInstanceGroups"
-                && String::from_utf8_lossy(&r.body).contains(failing)
-        })
+        .rposition(|r| is_emr_call_of(r, "ListInstanceGroups", failing))
         .expect("the failing listing was asked");
     let first_batch = position(&|r| !synthetic_amis(r).is_empty()).expect("images described");
     let first_ancestry = position(&|r| ec2_action(r).as_deref() == Some("GetImageAncestry"))
@@ -91,11 +69,11 @@ async fn images_are_described_and_traced_while_a_failing_cluster_is_retried() {
          GetImageAncestry at {first_ancestry}, the failing cluster's last attempt at {last_failing}"
     );
     // The first page's clusters are described before the last page is listed.
-    let first_describe = position(&|r| target_of(r) == "ElasticMapReduce.DescribeCluster")
-        .expect("clusters described");
+    let first_describe =
+        position(&|r| emr_action(r) == Some("DescribeCluster")).expect("clusters described");
     let last_page = requests
         .iter()
-        .rposition(|r| target_of(r) == "ElasticMapReduce.ListClusters")
+        .rposition(|r| emr_action(r) == Some("ListClusters"))
         .expect("clusters listed");
     assert!(
         first_describe < last_page,
@@ -137,5 +115,40 @@ async fn images_are_described_and_traced_while_a_failing_cluster_is_retried() {
     assert!(
         lineage_named >= 119,
         "lineage in the report: {lineage_named}"
+    );
+}
+
+/// A listing that fails after its first page: the clusters of that page are described and judged, and
+/// a run error says the list is incomplete (exit 3), rather than the scan passing on a partial list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_cut_after_a_page_judges_that_page_and_says_the_rest_is_missing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    synthetic::generate(dir.path(), CLUSTERS);
+    let scenario = Scenario::load(dir.path()).expect("generated scenario loads");
+    let server = ReplayServer::start(scenario).await;
+    wiremock::Mock::given(wiremock::matchers::header(
+        "x-amz-target",
+        "ElasticMapReduce.ListClusters",
+    ))
+    .and(wiremock::matchers::body_string_contains("page-1"))
+    .respond_with(wiremock::ResponseTemplate::new(400).set_body_raw(
+        r#"{"__type":"AccessDeniedException","Message":"not allowed"}"#,
+        "application/x-amz-json-1.1",
+    ))
+    .with_priority(1)
+    .mount(server.mock_server())
+    .await;
+    let args = ["--format", "json", "cluster"].map(String::from).to_vec();
+    let run = run_live(server.url(), args).await;
+    let report = parse_report(&run);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let targets = report["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), synthetic::PAGE, "the first page's clusters");
+    assert!(targets.iter().all(|t| t["status"] == "audited"));
+    let errors = report["errors"].to_string();
+    assert!(
+        errors.contains("the clusters could not all be listed (stopped after 50)")
+            && errors.contains("emr:ListClusters"),
+        "{errors}"
     );
 }

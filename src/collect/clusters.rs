@@ -37,7 +37,8 @@ pub async fn describe_clusters(
     concurrency: usize,
     progress: Progress,
 ) -> DescribedClusters {
-    let bar = progress.growing_bar("describing clusters");
+    let named = (!selection.cluster_ids.is_empty()).then_some(selection.cluster_ids.len());
+    let bar = progress.growing_bar("describing clusters", named);
     let (ids_to_describe, ids) = futures::channel::mpsc::unbounded::<String>();
     let (amis_found, amis) = futures::channel::mpsc::unbounded::<Vec<String>>();
     let listing = {

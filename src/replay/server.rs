@@ -265,9 +265,7 @@ impl Respond for ScenarioResponder {
             if self.verbose {
                 eprintln!("{key} → assembled from the recorded DescribeImages answers");
             }
-            return ResponseTemplate::new(200)
-                .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
-                .set_body_raw(body.into_bytes(), content_type(&key.service))
+            return recorded_answer(200, body.into_bytes(), &key.service)
                 .set_delay(self.faults.latency);
         }
         if self.verbose {
@@ -301,9 +299,7 @@ impl Respond for ScenarioResponder {
         {
             log.accounts.insert(key, account);
         }
-        ResponseTemplate::new(exchange.status)
-            .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
-            .set_body_raw(exchange.body.to_vec(), content_type(&exchange.service))
+        recorded_answer(exchange.status, exchange.body.to_vec(), &exchange.service)
             .set_delay(self.faults.latency)
     }
 }
@@ -504,6 +500,13 @@ fn fault_answer(service: &str, throttle: bool) -> ResponseTemplate {
             answer_body(service, code, message),
             error_content_type(service),
         )
+}
+
+/// A recorded (or assembled) answer, as the service sends it.
+fn recorded_answer(status: u16, body: Vec<u8>, service: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("x-amzn-requestid", "replay-0000-0000-0000-000000000000")
+        .set_body_raw(body, content_type(service))
 }
 
 fn content_type(service: &str) -> &'static str {

@@ -304,3 +304,34 @@ pub fn stop(child: &mut std::process::Child) -> Option<i32> {
     assert!(status.success());
     child.wait().expect("exits").code()
 }
+
+/// The EMR action a request names (`X-Amz-Target: ElasticMapReduce.{Action}`), if any.
+pub fn emr_action(request: &wiremock::Request) -> Option<&str> {
+    request
+        .headers
+        .get("x-amz-target")?
+        .to_str()
+        .ok()?
+        .strip_prefix("ElasticMapReduce.")
+}
+
+/// Whether `request` is the EMR `action` of `cluster`.
+pub fn is_emr_call_of(request: &wiremock::Request, action: &str, cluster: &str) -> bool {
+    emr_action(request) == Some(action) && String::from_utf8_lossy(&request.body).contains(cluster)
+}
+
+/// Make `server` answer `cluster`'s ListInstanceGroups with HTTP 500 every time (retried, then given up).
+pub async fn fail_group_listing(server: &wiremock::MockServer, cluster: &str) {
+    wiremock::Mock::given(wiremock::matchers::header(
+        "x-amz-target",
+        "ElasticMapReduce.ListInstanceGroups",
+    ))
+    .and(wiremock::matchers::body_string_contains(cluster))
+    .respond_with(wiremock::ResponseTemplate::new(500).set_body_raw(
+        r#"{"__type":"InternalServerException","Message":"try later"}"#,
+        "application/x-amz-json-1.1",
+    ))
+    .with_priority(1)
+    .mount(server)
+    .await;
+}
