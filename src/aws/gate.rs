@@ -114,9 +114,14 @@ impl Gate {
                 error.code,
                 backoff.as_millis()
             );
-            before(self.deadline, tokio::time::sleep(backoff))
-                .await
-                .ok_or_else(late)?;
+            // Cut short if the operation is given up meanwhile: the next attempt is then refused.
+            let backoff = async {
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = call.given_up() => {}
+                }
+            };
+            before(self.deadline, backoff).await.ok_or_else(late)?;
             attempt += 1;
         };
         call.failed(&error);
@@ -413,9 +418,47 @@ impl Call<'_> {
         if cleared {
             op.probes.clear();
         }
+        // Once a probe has had all its attempts, the streak that gives the operation up may end on
+        // any probe's attempt: the others need not sleep through their backoffs to say so.
+        let opened = self.give_up_if_shown(op);
         drop(operations);
-        if cleared {
+        if cleared || opened {
             self.breaker.changed.notify_waiters();
+        }
+    }
+
+    /// Give the operation up if its probes showed it fails every time: all of them failed every
+    /// attempt, or one did while the others kept failing alongside it (twice a call's attempts of
+    /// probes in a row, with no answer between, is the operation, not bad luck). Whether it did.
+    fn give_up_if_shown(&self, op: &mut Operation) -> bool {
+        let long_streak = op.probe_streak >= (2 * self.breaker.max_attempts).max(BREAKER_THRESHOLD);
+        if op.open.is_some()
+            || !(op.exhausted >= BREAKER_THRESHOLD || op.exhausted >= 1 && long_streak)
+        {
+            return false;
+        }
+        op.open = Some(format!(
+            "{}:{} unavailable in {}: {}, {} attempts in a row",
+            self.service, self.action, self.breaker.region, op.signature, op.probe_streak
+        ));
+        true
+    }
+
+    /// Until the operation is given up (never, if it works): a call sleeping through a backoff stops
+    /// then, rather than waiting out a backoff to be refused.
+    async fn given_up(&self) {
+        loop {
+            // Created before looking, as in `admitted`.
+            let changed = self.breaker.changed.notified();
+            let open = self
+                .breaker
+                .operations()
+                .get(&self.key)
+                .is_some_and(|op| op.open.is_some());
+            if open {
+                return;
+            }
+            changed.await;
         }
     }
 
@@ -432,15 +475,7 @@ impl Call<'_> {
         }
         self.spent.store(true, Ordering::Relaxed);
         op.exhausted += 1;
-        // All the probes failed every attempt; or one did while the others kept failing alongside it:
-        // twice a call's attempts of probes in a row, with no answer between, is the operation, not
-        // bad luck, and the slowest probe's backoff need not be waited for.
-        let long_streak = op.probe_streak >= (2 * self.breaker.max_attempts).max(BREAKER_THRESHOLD);
-        if op.exhausted >= BREAKER_THRESHOLD || long_streak {
-            op.open = Some(format!(
-                "{}:{} unavailable in {}: {}, {} attempts in a row",
-                self.service, self.action, self.breaker.region, op.signature, op.probe_streak
-            ));
+        if self.give_up_if_shown(op) {
             drop(operations);
             // The calls waiting for the probes fail now.
             self.breaker.changed.notify_waiters();
@@ -493,6 +528,42 @@ mod tests {
         // One answer and the operation is proven: everyone goes.
         calls[1].answered();
         assert!(calls.iter().all(go));
+    }
+
+    /// Once one probe has failed every attempt, the streak can end on another probe's attempt: the
+    /// operation is given up then, and a probe sleeping through its backoff hears of it at once.
+    #[tokio::test]
+    async fn a_long_streak_gives_up_without_waiting_for_the_other_probes_backoffs() {
+        let breaker = Breaker::new("us-east-1", 5);
+        let first = breaker.call("ec2", "GetImageAncestry");
+        assert!(go(&first));
+        for _ in 0..5 {
+            first.server_error(&server_error());
+        }
+        first.failed(&server_error());
+        let second = breaker.call("ec2", "GetImageAncestry");
+        let third = breaker.call("ec2", "GetImageAncestry");
+        assert!(go(&second) && go(&third));
+        for _ in 0..4 {
+            second.server_error(&server_error());
+        }
+        assert!(breaker.open().is_empty(), "nine in a row: not yet");
+        assert!(go(&third), "the third probe is one");
+        // The third probe waits in its backoff while the second's tenth error in a row comes.
+        let tenth = async {
+            tokio::task::yield_now().await;
+            second.server_error(&server_error());
+        };
+        let both = async { tokio::join!(third.given_up(), tenth) };
+        tokio::time::timeout(Duration::from_secs(1), both)
+            .await
+            .expect("a call in its backoff hears the operation was given up");
+        assert_eq!(
+            breaker.open(),
+            [
+                "ec2:GetImageAncestry unavailable in us-east-1: HTTP 500 InternalError, 10 attempts in a row"
+            ]
+        );
     }
 
     #[test]
