@@ -35,12 +35,18 @@ impl Progress {
     }
 
     /// A bar counting items of `step` whose number grows as they are found (clusters as their list's
-    /// pages come): `known` of them from the start if that is all there will be, else `None`.
-    pub fn growing_bar(&self, step: &str, known: Option<usize>) -> indicatif::ProgressBar {
+    /// pages come): `known` of them from the start if that is all there will be, else `None`. `None`
+    /// when no bar is drawn: even a hidden bar holds a kilobyte or two, and an organization's scan
+    /// starts thousands of scopes at once.
+    pub fn growing_bar(&self, step: &str, known: Option<usize>) -> Option<indicatif::ProgressBar> {
         // However many a list turns out to hold, it may be many.
-        let bar = self.bar(known.unwrap_or(usize::MAX), step);
+        let len = known.unwrap_or(usize::MAX);
+        if !self.wanted(len) {
+            return None;
+        }
+        let bar = self.bar(len, step);
         bar.set_length(0);
-        bar
+        Some(bar)
     }
 
     /// A spinner while a step of unknown length runs over `targets` targets (collecting and tracing

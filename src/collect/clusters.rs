@@ -47,7 +47,9 @@ pub async fn describe_clusters(
             let mut listed = 0usize;
             let mut take = |page: Vec<String>| {
                 listed += page.len();
-                bar.inc_length(page.len() as u64);
+                if let Some(bar) = &bar {
+                    bar.inc_length(page.len() as u64);
+                }
                 for id in page {
                     // The receiver lives until every ID is described.
                     let _ = ids_to_describe.unbounded_send(id);
@@ -89,7 +91,9 @@ pub async fn describe_clusters(
             })
             .buffer_unordered(concurrency)
             .inspect(|(_, (_, facts))| {
-                bar.inc(1);
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                }
                 if let Ok(cluster) = facts {
                     // The receiver lives until the last cluster is described.
                     let _ = amis_found.unbounded_send(cluster.custom_amis());
@@ -99,7 +103,9 @@ pub async fn describe_clusters(
             .await;
         // The prefetch ends when this sender goes.
         drop(amis_found);
-        bar.finish_and_clear();
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
         described
     };
     let (error, mut described, prefetched) = tokio::join!(listing, describing, prefetch(aws, amis));
