@@ -7,7 +7,7 @@
 //! ListInstanceGroups and every GetImageAncestry failing every time. Prints wall time against the ideal,
 //! calls per action against the floor, and peak memory. `cargo bench --bench scan` (add `-- 5000` for
 //! other sizes, of the clean case; `BENCH_CASES=b′,d` for some cases only; `BENCH_LOG=FILE` to keep the
-//! tool's `-vv` log).
+//! tool's `-vv` log; `BENCH_WRAP="heaptrack -o FILE"` to run it under a profiler).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -176,7 +176,18 @@ struct Scanned {
 /// Run the scan, with `args` before the command.
 fn scan(url: &str, concurrency: usize, args: &[&str]) -> Scanned {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_emr-ami-audit"))
+    // BENCH_WRAP="heaptrack -o FILE" runs the binary under a profiler (its peak RSS is then theirs).
+    let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
+    let mut wrap = wrap.split_whitespace();
+    let mut child = match wrap.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(wrap).arg(env!("CARGO_BIN_EXE_emr-ami-audit"));
+            command
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_emr-ami-audit")),
+    };
+    let mut child = child
         .env("AWS_ACCESS_KEY_ID", "BENCHACCESSKEY")
         .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
         .env("AWS_REGION", "us-east-1")

@@ -27,6 +27,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 pub use ancestry::SnapshotFacts;
@@ -113,6 +114,7 @@ impl Aws {
         // 20 s for five calls); pacing.rs paces instead.
         let retry = RetryConfig::standard().with_max_attempts(options.max_attempts.max(1));
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
             .timeout_config(timeouts())
             .retry_config(retry);
         if let Some(region) = &options.region {
@@ -156,6 +158,7 @@ impl Aws {
                     .with_max_attempts(max_attempts.max(1))
                     .with_initial_backoff(Duration::from_millis(10)),
             )
+            .http_client(http_client())
             .timeout_config(timeouts())
             // AssumeRole credentials (multi-account runs) are cached against this clock.
             .time_source(aws_smithy_async::time::SystemTimeSource::new())
@@ -268,6 +271,28 @@ impl Aws {
 /// backoff the gate uses, and the retries of credential providers (AssumeRole).
 fn one_attempt() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(1)
+}
+
+/// One HTTP client for every client of the run, in every account and region: its connection pool
+/// and TLS setup are shared. Without one in the configuration, each SDK client builds its own default
+/// (root certificates, a pool, its own connections): an organization's scan built 1,000 of them for
+/// the accounts' AssumeRole clients alone, 105 of its 164 MB at the peak. The same stack as the SDK's
+/// default: hyper 1 with rustls on aws-lc, and the proxy from the environment (`HTTPS_PROXY`,
+/// `NO_PROXY`).
+fn http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 fn timeouts() -> TimeoutConfig {
