@@ -301,7 +301,7 @@ fn verbose_logs_go_to_stderr_and_leave_the_report_alone() {
     assert_eq!(loud.code, quiet.code);
     assert!(
         loud.stderr
-            .contains("describing the clusters of us-east-1 as they are listed, 32 at a time")
+            .contains("describing the clusters of us-east-1 as they are listed, 64 at a time")
             && loud.stderr.contains("described 10 clusters in us-east-1"),
         "{}",
         loud.stderr

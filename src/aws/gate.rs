@@ -77,12 +77,20 @@ impl Gate {
             // The pace first, so a call waiting its turn in a throttled service holds no slot of the
             // budget other scopes could use. Awaits in a row, not one future of them: the nesting of
             // async bodies is deep enough.
-            before(self.deadline, self.pacers.wait(service, action))
-                .await
-                .ok_or_else(late)?;
-            let permit = before(self.deadline, self.budget.acquire())
-                .await
-                .ok_or_else(late)?;
+            let permit = loop {
+                let turn = before(self.deadline, self.pacers.wait(service, action))
+                    .await
+                    .ok_or_else(late)?;
+                let permit = before(self.deadline, self.budget.acquire())
+                    .await
+                    .ok_or_else(late)?;
+                // A turn given before a cut, spent waiting for a slot, is taken again at the new
+                // pace: else every call waiting for a slot when throttling starts is sent at the old
+                // pace (seen: 75 throttles in a second with 64 clusters waiting).
+                if !turn.outdated() {
+                    break permit;
+                }
+            };
             let answer = before(self.deadline, send()).await.ok_or_else(late)?;
             drop(permit);
             let error = match answer {

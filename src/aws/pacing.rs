@@ -82,6 +82,8 @@ pub(super) struct Pacer {
     settled: bool,
     /// Measures of the limit in a row each lower than the one before by more than [`SETTLED`].
     falls: u32,
+    /// Cuts so far: a request given a turn before the latest cut takes another.
+    cuts: u64,
     /// Attempts, and throttled ones, since the pace was last unlimited: the share of throttling that
     /// [`FALLS_THEN_NOISE`] takes for noise, over more attempts than a span or two.
     episode: (u32, u32),
@@ -174,6 +176,7 @@ impl Pacer {
             limit: None,
             settled: false,
             falls: 0,
+            cuts: 0,
             episode: (0, 0),
             since_cut: (0, 0),
             tokens: 0.0,
@@ -199,6 +202,11 @@ impl Pacer {
     #[cfg(test)]
     pub(super) fn rate(&self) -> Option<f64> {
         self.rate
+    }
+
+    /// Cuts so far: a request whose wait ([`Pacer::reserve`]) began before a cut waits again.
+    pub(super) fn cuts(&self) -> u64 {
+        self.cuts
     }
 
     /// Take a token for a request about to be sent at `now`: how long to wait before sending it.
@@ -321,8 +329,11 @@ impl Pacer {
         self.since_cut = (0, 0);
         self.rate = Some(rate);
         tracing::debug!("throttled: pace {rate:.1} requests/s");
-        // What was saved up goes: the requests after a throttle wait their turn.
-        self.tokens = self.tokens.min(0.0);
+        // What was saved up goes, and so do the turns given out at the old rate: the requests waiting
+        // for them take a turn again when they wake ([`Pacers::wait`]), at this rate. Kept, a run
+        // with many requests waiting went on sending at the old rate for as long as its queue lasted.
+        self.tokens = 0.0;
+        self.cuts += 1;
     }
 
     /// An attempt answered at `now` without throttling: raise the rate a little, and lift it once well
@@ -530,12 +541,23 @@ impl Pacers {
         )
     }
 
-    /// Wait for the pace of `service:action`'s bucket before sending a request.
-    pub(super) async fn wait(&self, service: &str, action: &str) {
-        let wait = lock(&self.of(service, action)).reserve(Instant::now());
-        if !wait.is_zero() {
-            tracing::debug!("pacing {service}:{action}: waiting {} ms", wait.as_millis());
-            tokio::time::sleep(wait).await;
+    /// Wait for the pace of `service:action`'s bucket before sending a request; again if the pace
+    /// was cut meanwhile, as the turn was given at the old rate. The turn, to ask later whether the
+    /// pace was cut since ([`Turn::outdated`]).
+    pub(super) async fn wait(&self, service: &str, action: &str) -> Turn {
+        let pacer = self.of(service, action);
+        loop {
+            let (wait, cuts) = {
+                let mut pacer = lock(&pacer);
+                (pacer.reserve(Instant::now()), pacer.cuts())
+            };
+            if !wait.is_zero() {
+                tracing::debug!("pacing {service}:{action}: waiting {} ms", wait.as_millis());
+                tokio::time::sleep(wait).await;
+            }
+            if wait.is_zero() || lock(&pacer).cuts() == cuts {
+                return Turn { pacer, cuts };
+            }
         }
     }
 
@@ -550,6 +572,19 @@ impl Pacers {
         } else {
             pacer.answered(Instant::now());
         }
+    }
+}
+
+/// A request's turn at its bucket's pace.
+pub(super) struct Turn {
+    pacer: Arc<Mutex<Pacer>>,
+    cuts: u64,
+}
+
+impl Turn {
+    /// The pace was cut since this turn was given.
+    pub(super) fn outdated(&self) -> bool {
+        lock(&self.pacer).cuts() != self.cuts
     }
 }
 
@@ -746,6 +781,19 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_turn_given_before_a_cut_is_outdated_and_one_after_is_not() {
+        let pacers = Pacers::default();
+        let turn = pacers.wait("emr", "DescribeCluster").await;
+        let other = pacers.wait("emr", "ListInstanceGroups").await;
+        assert!(!turn.outdated());
+        pacers.attempted("emr", "DescribeCluster", true);
+        assert!(turn.outdated(), "the pace was cut since the turn");
+        assert!(!other.outdated(), "another bucket's cut is not this one's");
+        let again = pacers.wait("emr", "DescribeCluster").await;
+        assert!(!again.outdated());
+    }
+
     #[test]
     fn noise_that_grows_past_its_margin_slows_down_again() {
         let t0 = Instant::now();
@@ -861,6 +909,8 @@ mod tests {
     enum Step {
         /// A worker takes a token for its next attempt.
         Reserve,
+        /// Its wait for the pace is over; it began when the pace had been cut so many times.
+        Woken(u64),
         /// The attempt reaches the server.
         Arrive,
         /// The answer comes back: accepted, throttled, or failed otherwise.
@@ -918,8 +968,15 @@ mod tests {
                     } else {
                         Duration::ZERO
                     };
-                    Some((now + wait.as_nanos() as u64 + 25_000_000, Step::Arrive))
+                    if wait.is_zero() {
+                        Some((now + 25_000_000, Step::Arrive))
+                    } else {
+                        Some((now + wait.as_nanos() as u64, Step::Woken(pace.cuts())))
+                    }
                 }
+                // As the gate does: a turn given before a cut is taken again.
+                Step::Woken(cuts) if cuts != pace.cuts() => Some((now, Step::Reserve)),
+                Step::Woken(_) => Some((now + 25_000_000, Step::Arrive)),
                 Step::Arrive => {
                     let throttled = match server {
                         Server::Bucket { rate, burst } => {

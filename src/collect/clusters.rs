@@ -31,12 +31,11 @@ pub struct DescribedClusters {
 /// Clusters described at once for each call the run may have in flight (`--concurrency`): a cluster
 /// whose call sleeps through a retry's backoff gives that call back to the budget but keeps its place
 /// here, so with as many places as calls, 30% of requests faulted left most of the budget idle (bench
-/// case b′: about 40 calls a second where 16 calls in flight at 50 ms allow 320; 58–64 s with two
-/// places a call, about 35 s with four). Not more: against a rate limit, the clusters waiting all
-/// start with DescribeCluster, and at four a call the first throttle found 64 of them ready to send
-/// (bench case b: 6% of requests throttled at four, 3.9% at two). The budget still bounds the
-/// requests; a cluster waiting for it holds only its own small state.
-const CLUSTERS_PER_CALL: usize = 2;
+/// case b′: about 40 calls a second where 16 calls in flight at 50 ms allow 320; 34 s with four places
+/// a call, against 87 s with one). Against a rate limit the clusters waiting all start with
+/// DescribeCluster; the gate sends none of them at an outdated pace (`aws::gate`). The budget still
+/// bounds the requests; a cluster waiting for it holds only its own small state.
+const CLUSTERS_PER_CALL: usize = 4;
 
 /// List (when no IDs were given) and describe, [`CLUSTERS_PER_CALL`] × `concurrency` clusters at a
 /// time, each page's clusters
