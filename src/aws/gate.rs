@@ -54,7 +54,7 @@ impl Gate {
     /// The answer to the request `send` makes (made again for each attempt), or the failure as a fact.
     ///
     /// Each attempt waits for its service's pace, then for a slot of the budget, held only while the
-    /// request is in flight. A throttled, server-failed or dropped attempt is retried after a backoff
+    /// request is in flight (and for its pace once more if the pace was cut meanwhile). A throttled, server-failed or dropped attempt is retried after a backoff
     /// (exponential with full jitter) up to `max_attempts`, without a slot, so retries never hold up
     /// unrelated calls. A call still waiting at the deadline fails with `DeadlineReached` (and one made
     /// after it fails at once), so the run reports what it has.
@@ -77,6 +77,7 @@ impl Gate {
             // The pace first, so a call waiting its turn in a throttled service holds no slot of the
             // budget other scopes could use. Awaits in a row, not one future of them: the nesting of
             // async bodies is deep enough.
+            let mut retaken = false;
             let permit = loop {
                 let turn = before(self.deadline, self.pacers.wait(service, action))
                     .await
@@ -86,10 +87,12 @@ impl Gate {
                     .ok_or_else(late)?;
                 // A turn given before a cut, spent waiting for a slot, is taken again at the new
                 // pace: else every call waiting for a slot when throttling starts is sent at the old
-                // pace (seen: 75 throttles in a second with 64 clusters waiting).
-                if !turn.outdated() {
+                // pace (seen: 75 throttles in a second with 64 clusters waiting). Once an attempt: a
+                // call whose wait for a slot outlasts the cuts would otherwise never be sent.
+                if retaken || !turn.outdated() {
                     break permit;
                 }
+                retaken = true;
             };
             let answer = before(self.deadline, send()).await.ok_or_else(late)?;
             drop(permit);

@@ -23,11 +23,12 @@
 //! sent by a fifth or more, if the first whole span of attempts at the lower rate lost accepted
 //! requests nearer in proportion than not at all while the throttled share stayed (and stayed at most
 //! half), the pace is lifted and that share is noise, which slows nothing until the throttled share
-//! grows past it by more than chance would ([`Pacer::judge`]). Throttling among other faults (server
-//! errors, cut connections) makes cuts of a tenth only, too small for that judgement: there, a limit
-//! measured lower at two cuts in a row by a tenth or more (one when at most a fifth of the attempts
-//! since the pace was unlimited were throttled) is no limit, as a limit is found where it was; the pace
-//! is lifted and that share is noise.
+//! grows past it by more than chance would ([`Pacer::judge`]). Cuts that each slow sending by less
+//! than a fifth are not judged so; there the measures tell: a limit is found where it was, so when the
+//! limit measured falls by a tenth or more at two cuts in a row (one, when at most a fifth of at least
+//! 40 attempts since the pace was unlimited were throttled), the pace is lifted and that share is
+//! noise. (A server error or a cut connection is neither a throttle nor an answer here: the gate does
+//! not report it.)
 //!
 //! The arithmetic takes the time as an argument, so it is tested without sleeping, and a simulation of
 //! the gate's workers against a rate limit and against random throttling runs in the tests.
@@ -51,14 +52,16 @@ const SETTLED_APPROACH: f64 = 0.005;
 const SETTLED: f64 = 0.1;
 /// How far past a known limit the rate must be, without a throttle, before it rises by [`INCREASE`].
 const BEYOND: f64 = 1.2;
-/// How far past a known limit the rate must climb, without a throttle, for the pace to be lifted.
+/// How far past a known limit the rate must climb, without a throttle, for the limit to be forgotten
+/// (and the pace lifted [`RELEASE`] later without a throttle).
 const LIFT: f64 = 2.0;
 /// What a cut keeps of the rate the service was measured to let through.
 const KEEP: f64 = 0.9;
 /// Throttles closer together than this cut the rate once: the calls in flight when the service
 /// started throttling all come back throttled, and are one signal.
 pub(super) const DECREASE_INTERVAL: Duration = Duration::from_secs(1);
-/// Without a throttle for this long after a lone throttle (no limit known), the pace is unlimited
+/// Without a throttle for this long after a lone throttle, or after a limit was forgotten (no limit
+/// known), the pace is unlimited
 /// again.
 pub(super) const RELEASE: Duration = Duration::from_secs(5);
 /// Measures of a limit in a row each lower than the last (by more than [`SETTLED`]) that make the
@@ -84,8 +87,9 @@ pub(super) struct Pacer {
     falls: u32,
     /// Cuts so far: a request given a turn before the latest cut takes another.
     cuts: u64,
-    /// Attempts, and throttled ones, since the pace was last unlimited: the share of throttling that
-    /// [`FALLS_THEN_NOISE`] takes for noise, over more attempts than a span or two.
+    /// Attempts, and throttled ones, while paced since the pace was last unlimited (the throttle that
+    /// ended that counted): the share of throttling that [`FALLS_THEN_NOISE`] takes for noise, over
+    /// more attempts than a span or two.
     episode: (u32, u32),
     /// Attempts answered without throttling, and throttled, since the last cut.
     since_cut: (u32, u32),
@@ -95,7 +99,8 @@ pub(super) struct Pacer {
     refilled: Instant,
     /// When the rate was last raised (or cut).
     raised: Instant,
-    /// The last throttle that cut the rate, and the last throttle seen.
+    /// The last throttle that cut the rate, and the last throttle seen (or when a limit was forgotten,
+    /// from which [`RELEASE`] counts).
     decreased: Option<Instant>,
     throttled: Option<Instant>,
     /// Requests sent in the current and the previous second, to know the rate sent at when the first
@@ -155,9 +160,9 @@ struct Probe {
     before: Outcomes,
 }
 
-/// How much a cut must slow what is sent for the span after it to tell a limit from noise. Under
-/// noise a cut to [`KEEP`] of what got through slows sending to about 0.81 of what it was when most
-/// faults are not throttles: [`FALLS_THEN_NOISE`] covers that.
+/// How much a cut must slow what is sent for the span after it to tell a limit from noise. Noise that
+/// makes smaller cuts (a cut is to [`KEEP`] of what got through, so at a tenth throttled, to about
+/// 0.81 of what was sent) is left to [`FALLS_THEN_NOISE`].
 const SLOWED_ENOUGH: f64 = 0.8;
 
 /// Attempts in a span, the unit throttling is judged by: fewer say too little (at 10 attempts, one
@@ -325,18 +330,28 @@ impl Pacer {
             }
         };
         let rate = rate.max(FLOOR);
+        let lower = self.rate.is_none_or(|old| rate < old);
+        if self.rate.is_none() {
+            // The episode starts with this throttle.
+            self.episode = (1, 1);
+        }
         self.decreased = Some(now);
         self.since_cut = (0, 0);
         self.rate = Some(rate);
         tracing::debug!("throttled: pace {rate:.1} requests/s");
-        // What was saved up goes, and so do the turns given out at the old rate: the requests waiting
-        // for them take a turn again when they wake ([`Pacers::wait`]), at this rate. Kept, a run
-        // with many requests waiting went on sending at the old rate for as long as its queue lasted.
-        self.tokens = 0.0;
-        self.cuts += 1;
+        if lower {
+            // What was saved up goes, and so do the turns given out at the old rate: the requests
+            // waiting for them take a turn again ([`Pacers::wait`], [`Turn::outdated`]), at this rate.
+            // Kept, a run with many requests waiting went on sending at the old rate for as long as
+            // its queue lasted.
+            self.tokens = 0.0;
+            self.cuts += 1;
+        } else {
+            self.tokens = self.tokens.min(0.0);
+        }
     }
 
-    /// An attempt answered at `now` without throttling: raise the rate a little, and lift it once well
+    /// An attempt answered at `now` without throttling: raise the rate a little, and forget the limit once well
     /// past a measured limit.
     pub(super) fn answered(&mut self, now: Instant) {
         self.tally(now, false);
@@ -409,7 +424,7 @@ impl Pacer {
 
     /// Count an attempt's outcome in its span; at each whole span, judge the last cut.
     fn tally(&mut self, now: Instant, throttled: bool) {
-        if self.rate.is_some() || throttled {
+        if self.rate.is_some() {
             self.episode.0 += 1;
             self.episode.1 += u32::from(throttled);
         }
@@ -465,11 +480,8 @@ impl Pacer {
                 "throttling of {:.0}% does not ease when slowing down: not a rate limit",
                 100.0 * after.throttled_share()
             );
+            self.lift();
             self.noise = Some(both);
-            self.rate = None;
-            self.limit = None;
-            self.settled = false;
-            self.tokens = 0.0;
         }
     }
 
@@ -1020,7 +1032,9 @@ mod tests {
                     if throttled {
                         run.throttles.push(now as f64 * 1e-9);
                     }
-                    if pacer {
+                    // As the gate does: a server error or a cut connection says nothing about the
+                    // pace.
+                    if pacer && answer != Answer::Failed {
                         if throttled {
                             pace.throttled(at(now));
                         } else {

@@ -38,9 +38,8 @@ pub struct DescribedClusters {
 const CLUSTERS_PER_CALL: usize = 4;
 
 /// List (when no IDs were given) and describe, [`CLUSTERS_PER_CALL`] × `concurrency` clusters at a
-/// time, each page's clusters
-/// as soon as it comes; and meanwhile describe the custom AMIs of the clusters described
-/// ([`prefetch`]).
+/// time, each page's clusters as soon as it comes; and meanwhile describe the custom AMIs of the
+/// clusters described ([`prefetch`]).
 pub async fn describe_clusters(
     aws: &Aws,
     selection: ClusterSelection<'_>,
