@@ -63,13 +63,10 @@ fn check_geometry(disk: &dyn Disk) -> Result<(), String> {
         return Err(corrupt(format!("block size 2^(10+{log_block_size})")));
     }
     let block_size = 1024u64 << log_block_size;
-    let is_64bit = u32_at(0x60) & 0x80 != 0;
-    let blocks = u64::from(u32_at(0x04))
-        | if is_64bit {
-            u64::from(u32_at(0x150)) << 32
-        } else {
-            0
-        };
+    // The block count as `ext4-view` reads it: with the high half whatever the 64bit feature says
+    // (zero on a sound filesystem without it). Read only when the feature is set, a hostile high half
+    // passed here and made the library ask for 46 GB (found by the corrupted-images proptest).
+    let blocks = u64::from(u32_at(0x04)) | u64::from(u32_at(0x150)) << 32;
     let per_group = u32_at(0x20);
     if per_group < MIN_BLOCKS_PER_GROUP {
         return Err(corrupt(format!("{per_group} blocks per group")));
@@ -716,14 +713,17 @@ mod tests {
     fn hostile_geometry_is_refused_before_the_library_sees_it() {
         let dir = mocks().join("ebs").join("snap-0c1ea4e4000000004");
         let base = SparseDisk::load_recorded(&dir).expect("load");
-        let set = |at: usize, value: u32| {
+        let set_all = |fields: &[(usize, u32)]| {
             let mut disk = SparseDisk::load_recorded(&dir).expect("load");
             let mut block = vec![0u8; 512 * 1024];
             disk.read_at(0, &mut block).expect("block 0");
-            block[1024 + at..1024 + at + 4].copy_from_slice(&value.to_le_bytes());
+            for &(at, value) in fields {
+                block[1024 + at..1024 + at + 4].copy_from_slice(&value.to_le_bytes());
+            }
             disk.set_block(0, block);
             Ext4Fs::open(Arc::new(disk)).err().unwrap_or_default()
         };
+        let set = |at: usize, value: u32| set_all(&[(at, value)]);
         assert!(
             set(0x20, 0).contains("0 blocks per group"),
             "{}",
@@ -732,6 +732,11 @@ mod tests {
         assert!(set(0x20, 1).contains("1 blocks per group"));
         // 2^32 - 1 blocks of 1 KiB or more: far beyond the 1 GiB disk.
         assert!(set(0x04, u32::MAX).contains("do not fit in the"));
+        // The high half of the count on a filesystem without the 64bit feature: read by the library
+        // all the same.
+        // (0x242: this image's incompatible features, 0x2c2, without 64bit.)
+        let high = set_all(&[(0x60, 0x242), (0x150, 0x0100_0000)]);
+        assert!(high.contains("do not fit in the"), "{high}");
         assert!(set(0x18, 40).contains("block size"));
         assert!(set(0x28, 0).contains("no inodes per group"));
         // The image itself opens.
