@@ -41,7 +41,29 @@ async fn images_are_described_and_traced_while_a_failing_cluster_is_retried() {
     let dir = tempfile::tempdir().expect("temp dir");
     synthetic::generate(dir.path(), CLUSTERS);
     let scenario = Scenario::load(dir.path()).expect("generated scenario loads");
+    let second_page = scenario
+        .exchanges
+        .iter()
+        .find(|e| e.action == "ListClusters" && e.params["Marker"] == "page-1")
+        .map(|e| e.body.to_vec())
+        .expect("the second page is recorded");
     let server = ReplayServer::start(scenario).await;
+    // The second page comes a second late, so that "described before the last page was asked"
+    // depends on the scan, not on a race: on loopback the three pages can otherwise all be listed
+    // before the first cluster's request, on its new connection, reaches the server (seen in CI).
+    wiremock::Mock::given(wiremock::matchers::header(
+        "x-amz-target",
+        "ElasticMapReduce.ListClusters",
+    ))
+    .and(wiremock::matchers::body_string_contains("page-1"))
+    .respond_with(
+        wiremock::ResponseTemplate::new(200)
+            .set_body_raw(second_page, "application/x-amz-json-1.1")
+            .set_delay(std::time::Duration::from_secs(1)),
+    )
+    .with_priority(1)
+    .mount(server.mock_server())
+    .await;
     let failing = "j-BENCH00000000";
     fail_group_listing(server.mock_server(), failing).await;
     let args = ["--format", "json", "--concurrency", "4", "cluster"]
