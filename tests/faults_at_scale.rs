@@ -199,18 +199,8 @@ async fn a_failing_cluster_does_not_hold_the_others_back() {
     let scenario = Scenario::load(dir.path()).expect("generated scenario loads");
     let server = ReplayServer::start(scenario).await;
     let slow = ids[0].clone();
-    fail_group_listing(server.mock_server(), &slow).await;
-    let args = ["--format", "json", "--concurrency", "4", "cluster"]
-        .map(String::from)
-        .to_vec();
-    let run = run_live(server.url(), args).await;
-    let report = parse_report(&run);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    let requests = server
-        .mock_server()
-        .received_requests()
-        .await
-        .expect("recording on");
+    let (_, report, requests) =
+        scan_with_a_failing_cluster(server.mock_server(), server.url(), &slow).await;
     let is_slow_listing = |r: &wiremock::Request| is_emr_call_of(r, "ListInstanceGroups", &slow);
     let last_slow = requests
         .iter()

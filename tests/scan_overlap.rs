@@ -65,18 +65,8 @@ async fn images_are_described_and_traced_while_a_failing_cluster_is_retried() {
     .mount(server.mock_server())
     .await;
     let failing = "j-BENCH00000000";
-    fail_group_listing(server.mock_server(), failing).await;
-    let args = ["--format", "json", "--concurrency", "4", "cluster"]
-        .map(String::from)
-        .to_vec();
-    let run = run_live(server.url(), args).await;
-    let report = parse_report(&run);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    let requests = server
-        .mock_server()
-        .received_requests()
-        .await
-        .expect("recording on");
+    let (run, report, requests) =
+        scan_with_a_failing_cluster(server.mock_server(), server.url(), failing).await;
     let position = |what: &dyn Fn(&wiremock::Request) -> bool| requests.iter().position(what);
     let last_failing = requests
         .iter()

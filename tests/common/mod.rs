@@ -320,8 +320,14 @@ pub fn is_emr_call_of(request: &wiremock::Request, action: &str, cluster: &str) 
     emr_action(request) == Some(action) && String::from_utf8_lossy(&request.body).contains(cluster)
 }
 
-/// Make `server` answer `cluster`'s ListInstanceGroups with HTTP 500 every time (retried, then given up).
-pub async fn fail_group_listing(server: &wiremock::MockServer, cluster: &str) {
+/// Scan (`cluster`, JSON, 4 calls in flight) with `cluster`'s ListInstanceGroups answered HTTP 500
+/// every time (retried, then given up): the run, which must exit 3, its report, and the requests in the
+/// order the server received them.
+pub async fn scan_with_a_failing_cluster(
+    server: &wiremock::MockServer,
+    url: String,
+    cluster: &str,
+) -> (Run, Value, Vec<wiremock::Request>) {
     wiremock::Mock::given(wiremock::matchers::header(
         "x-amz-target",
         "ElasticMapReduce.ListInstanceGroups",
@@ -334,4 +340,12 @@ pub async fn fail_group_listing(server: &wiremock::MockServer, cluster: &str) {
     .with_priority(1)
     .mount(server)
     .await;
+    let args = ["--format", "json", "--concurrency", "4", "cluster"]
+        .map(String::from)
+        .to_vec();
+    let run = run_live(url, args).await;
+    let report = parse_report(&run);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let requests = server.received_requests().await.expect("recording on");
+    (run, report, requests)
 }
