@@ -602,7 +602,7 @@ fn waivers(count: usize) -> String {
 
 /// The fastest of a few parses, to keep a busy machine's noise out of the ratio.
 fn parse_time(text: &str, expected: usize) -> Duration {
-    (0..3)
+    (0..5)
         .map(|_| {
             let started = Instant::now();
             let config = config::parse(Path::new("emr-ami-audit.toml"), text).expect("parses");
@@ -611,7 +611,7 @@ fn parse_time(text: &str, expected: usize) -> Duration {
             elapsed
         })
         .min()
-        .expect("three runs")
+        .expect("five runs")
 }
 
 #[test]
@@ -620,9 +620,11 @@ fn many_waivers_parse_in_linear_time() {
     let large = waivers(20_000);
     let small_time = parse_time(&small, 1_000);
     let large_time = parse_time(&large, 20_000);
-    // 20 times the waivers: linear is ~20 times the time; quadratic would be ~400.
+    // 20 times the waivers: linear is ~20 times the time; quadratic would be ~400. The bound leaves
+    // room for a busy machine, where the short parses can run in one slice of a core and the long
+    // ones share it with the tests running beside them.
     assert!(
-        large_time < small_time * 60,
+        large_time < small_time * 150,
         "1,000 waivers: {small_time:?}; 20,000: {large_time:?}"
     );
     // And lines are still right at the end of a large file.

@@ -48,7 +48,7 @@ async fn images_are_described_and_traced_while_a_failing_cluster_is_retried() {
         .map(|e| e.body.to_vec())
         .expect("the second page is recorded");
     let server = ReplayServer::start(scenario).await;
-    // The second page comes a second late, so that "described before the last page was asked"
+    // The second page comes half a second late, so that "described before the last page was asked"
     // depends on the scan, not on a race: on loopback the three pages can otherwise all be listed
     // before the first cluster's request, on its new connection, reaches the server (seen in CI).
     wiremock::Mock::given(wiremock::matchers::header(
@@ -59,7 +59,7 @@ async fn images_are_described_and_traced_while_a_failing_cluster_is_retried() {
     .respond_with(
         wiremock::ResponseTemplate::new(200)
             .set_body_raw(second_page, "application/x-amz-json-1.1")
-            .set_delay(std::time::Duration::from_secs(1)),
+            .set_delay(std::time::Duration::from_millis(500)),
     )
     .with_priority(1)
     .mount(server.mock_server())

@@ -322,7 +322,9 @@ pub fn is_emr_call_of(request: &wiremock::Request, action: &str, cluster: &str) 
 
 /// Scan (`cluster`, JSON, 4 calls in flight) with `cluster`'s ListInstanceGroups answered HTTP 500
 /// every time (retried, then given up): the run, which must exit 3, its report, and the requests in the
-/// order the server received them.
+/// order the server received them. Each failure takes a second to come, so the failing cluster's last
+/// attempt is at least 4 s after its first whatever the retries' random backoffs draw (as little as
+/// none): what the tests expect to happen meanwhile does not race them.
 pub async fn scan_with_a_failing_cluster(
     server: &wiremock::MockServer,
     url: String,
@@ -333,10 +335,14 @@ pub async fn scan_with_a_failing_cluster(
         "ElasticMapReduce.ListInstanceGroups",
     ))
     .and(wiremock::matchers::body_string_contains(cluster))
-    .respond_with(wiremock::ResponseTemplate::new(500).set_body_raw(
-        r#"{"__type":"InternalServerException","Message":"try later"}"#,
-        "application/x-amz-json-1.1",
-    ))
+    .respond_with(
+        wiremock::ResponseTemplate::new(500)
+            .set_body_raw(
+                r#"{"__type":"InternalServerException","Message":"try later"}"#,
+                "application/x-amz-json-1.1",
+            )
+            .set_delay(Duration::from_secs(1)),
+    )
     .with_priority(1)
     .mount(server)
     .await;
