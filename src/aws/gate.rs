@@ -54,9 +54,9 @@ impl Gate {
     /// The answer to the request `send` makes (made again for each attempt), or the failure as a fact.
     ///
     /// Each attempt waits for its service's pace, then for a slot of the budget, held only while the
-    /// request is in flight (and for its pace once more if the pace was cut meanwhile). A throttled, server-failed or dropped attempt is retried after a backoff
-    /// (exponential with full jitter) up to `max_attempts`, without a slot, so retries never hold up
-    /// unrelated calls. A call still waiting at the deadline fails with `DeadlineReached` (and one made
+    /// request is in flight (and for its pace once more if the pace was cut meanwhile). A throttled,
+    /// server-failed or dropped attempt is retried after a backoff (exponential with full jitter) up
+    /// to `max_attempts`, without a slot, so retries never hold up unrelated calls. A call still waiting at the deadline fails with `DeadlineReached` (and one made
     /// after it fails at once), so the run reports what it has.
     pub(super) async fn ask<T, E, F, Fut>(
         &self,

@@ -61,8 +61,7 @@ const KEEP: f64 = 0.9;
 /// started throttling all come back throttled, and are one signal.
 pub(super) const DECREASE_INTERVAL: Duration = Duration::from_secs(1);
 /// Without a throttle for this long after a lone throttle, or after a limit was forgotten (no limit
-/// known), the pace is unlimited
-/// again.
+/// known), the pace is unlimited again.
 pub(super) const RELEASE: Duration = Duration::from_secs(5);
 /// Measures of a limit in a row each lower than the last (by more than [`SETTLED`]) that make the
 /// throttling noise.
@@ -351,8 +350,8 @@ impl Pacer {
         }
     }
 
-    /// An attempt answered at `now` without throttling: raise the rate a little, and forget the limit once well
-    /// past a measured limit.
+    /// An attempt answered at `now` without throttling: raise the rate a little, and forget a measured
+    /// limit once well past it.
     pub(super) fn answered(&mut self, now: Instant) {
         self.tally(now, false);
         self.since_cut.0 = self.since_cut.0.saturating_add(1);
@@ -806,6 +805,68 @@ mod tests {
         assert!(!again.outdated());
     }
 
+    /// Requests sent as soon as the pace lets, at most `per_second` a second, for `seconds` from
+    /// `start`, each throttled when `throttle` says (given when it is answered): a closed loop, as the
+    /// gate's callers are.
+    fn paced_traffic(
+        pacer: &mut Pacer,
+        start: Instant,
+        seconds: u64,
+        per_second: u64,
+        mut throttle: impl FnMut(Instant) -> bool,
+    ) -> Instant {
+        let mut t = start;
+        while t < start + Duration::from_secs(seconds) {
+            t += pacer.reserve(t).max(ms(1000 / per_second));
+            if throttle(t) {
+                pacer.throttled(t);
+            } else {
+                pacer.answered(t);
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn a_limit_measured_lower_at_each_cut_is_noise() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(t0);
+        // A limit of 20 a second (a token bucket, burst 20), found.
+        let mut bucket = (20.0f64, t0);
+        let t = paced_traffic(&mut pacer, t0, 20, 200, |t| {
+            let (tokens, last) = &mut bucket;
+            *tokens = (*tokens + 20.0 * (t - *last).as_secs_f64()).min(20.0);
+            *last = t;
+            let throttled = *tokens < 1.0;
+            if !throttled {
+                *tokens -= 1.0;
+            }
+            throttled
+        });
+        let limit = pacer.limit.expect("a limit measured");
+        assert!((15.0..=25.0).contains(&limit), "{limit}");
+        // Then a tenth of the requests throttled whatever the pace: each cut keeps a tenth less than
+        // was sent, too little for the span after it to tell (`judge`), and each measure of the limit
+        // comes out lower than the last.
+        let mut n = 0;
+        let mut lowest = f64::INFINITY;
+        let mut t = t;
+        for _ in 0..30 {
+            t = paced_traffic(&mut pacer, t, 1, 200, |_| {
+                n += 1;
+                n % 10 == 0
+            });
+            lowest = lowest.min(pacer.rate().unwrap_or(f64::INFINITY));
+        }
+        assert_eq!(pacer.rate(), None, "lifted: the limit fell at each cut");
+        let noise = pacer.noise().expect("noise measured");
+        assert!((noise - 0.1).abs() < 0.05, "{noise}");
+        assert!(
+            lowest >= 0.5 * limit,
+            "the pace was dragged down to {lowest:.1} from a limit of {limit:.1}"
+        );
+    }
+
     #[test]
     fn noise_that_grows_past_its_margin_slows_down_again() {
         let t0 = Instant::now();
@@ -929,22 +990,24 @@ mod tests {
         Answer(Answer),
     }
 
-    /// `workers` closed-loop workers make `calls` calls between them, as the gate does: reserve, wait,
-    /// a 50 ms request (judged by the server half-way), and a throttled attempt retried after a
+    /// [`WORKERS`] closed-loop workers make `calls` calls between them, as the gate does: reserve,
+    /// wait, a 50 ms request (judged by the server half-way), and a throttled attempt retried after a
     /// jittered exponential backoff, up to `max_attempts`. `pacer: false` sends without waiting.
     fn simulate(server: Server, pacer: bool, calls: u32, max_attempts: u32, seed: u64) -> Run {
-        simulate_demand(server, pacer, calls, max_attempts, seed, 16, 0)
+        simulate_demand(server, pacer, calls, max_attempts, seed, 0)
     }
 
-    /// The same with `workers` workers, each waiting `gap_ms` between its calls: a phase of a run that
-    /// asks for few calls, whatever the pace allows.
+    /// Workers in the simulation: the calls in flight of a default run.
+    const WORKERS: usize = 16;
+
+    /// The same with each worker waiting `gap_ms` between its calls: a phase of a run that asks for
+    /// few calls, whatever the pace allows.
     fn simulate_demand(
         server: Server,
         pacer: bool,
         calls: u32,
         max_attempts: u32,
         seed: u64,
-        workers: usize,
         gap_ms: u64,
     ) -> Run {
         use std::cmp::Reverse;
@@ -961,7 +1024,7 @@ mod tests {
         let mut started = 0u32;
         let mut arrived = 0u32;
         // Per worker: the attempt number of its current call.
-        let mut attempt = vec![0u32; workers];
+        let mut attempt = [0u32; WORKERS];
         let mut events = BinaryHeap::new();
         let mut seq = 0u64;
         for (w, first) in attempt.iter_mut().enumerate() {
@@ -1145,8 +1208,7 @@ mod tests {
         // than the last, which must not drag the pace down throttle after throttle.
         let (mut paced, mut unpaced) = (0.0, 0.0);
         for seed in 1..=10 {
-            let run =
-                |pacer| simulate_demand(Server::Faults(0.1, 0.2), pacer, 200, 10, seed, 16, 500);
+            let run = |pacer| simulate_demand(Server::Faults(0.1, 0.2), pacer, 200, 10, seed, 500);
             let (p, u) = (run(true).nine_tenths(), run(false).nine_tenths());
             println!("seed {seed}: {p:.1} s paced, {u:.1} s unpaced");
             paced += p;
