@@ -56,8 +56,9 @@ impl Gate {
     /// Each attempt waits for its service's pace, then for a slot of the budget, held only while the
     /// request is in flight (and for its pace once more if the pace was cut meanwhile). A throttled,
     /// server-failed or dropped attempt is retried after a backoff (exponential with full jitter) up
-    /// to `max_attempts`, without a slot, so retries never hold up unrelated calls. A call still waiting at the deadline fails with `DeadlineReached` (and one made
-    /// after it fails at once), so the run reports what it has.
+    /// to `max_attempts`, without a slot, so retries never hold up unrelated calls. A call still
+    /// waiting at the deadline fails with `DeadlineReached` (and one made after it fails at once), so
+    /// the run reports what it has.
     pub(super) async fn ask<T, E, F, Fut>(
         &self,
         service: &str,
@@ -526,6 +527,59 @@ mod tests {
 
     fn go(call: &Call<'_>) -> bool {
         matches!(call.admission(1), Admission::Go)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_that_waited_for_a_slot_through_a_cut_takes_its_turn_again() {
+        use aws_sdk_emr::operation::describe_cluster::DescribeClusterError;
+        let gate = Gate {
+            budget: Arc::new(tokio::sync::Semaphore::new(1)),
+            ..Gate::new("us-east-1", 1, Duration::from_millis(10))
+        };
+        let held = Arc::clone(&gate.budget)
+            .acquire_owned()
+            .await
+            .expect("the only slot");
+        let sent = Arc::new(std::sync::Mutex::new(None));
+        let call = {
+            let (gate, sent) = (gate.clone(), Arc::clone(&sent));
+            tokio::spawn(async move {
+                gate.ask("emr", "DescribeCluster", || {
+                    let sent = Arc::clone(&sent);
+                    async move {
+                        *sent.lock().expect("lock") = Some(std::time::Instant::now());
+                        Ok::<(), SdkError<DescribeClusterError, HttpResponse>>(())
+                    }
+                })
+                .await
+            })
+        };
+        // The call has its turn (the pace is unlimited), then waits for the slot.
+        let pacer = gate.pacers.of("emr", "DescribeCluster");
+        let turn_taken = async {
+            while pacer.lock().expect("lock").turns_lately() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), turn_taken)
+            .await
+            .expect("the call takes its turn");
+        gate.pacers.attempted("emr", "DescribeCluster", true);
+        let rate = pacer
+            .lock()
+            .expect("lock")
+            .rate()
+            .expect("paced after a throttle");
+        let released = std::time::Instant::now();
+        drop(held);
+        call.await.expect("joins").expect("answered");
+        let at = sent.lock().expect("lock").expect("sent");
+        // Sent at the new pace, not at once on the turn given before the cut.
+        let waited = at.saturating_duration_since(released);
+        assert!(
+            waited >= Duration::from_secs_f64(0.5 / rate),
+            "sent {waited:?} after the slot came, at a pace of {rate:.1} a second"
+        );
     }
 
     #[test]

@@ -208,6 +208,12 @@ impl Pacer {
         self.rate
     }
 
+    /// Turns given this second and the one before: a test's way to know a request had its turn.
+    #[cfg(test)]
+    pub(super) fn turns_lately(&self) -> u32 {
+        self.window.1 + self.window.2
+    }
+
     /// Cuts so far: a request whose wait ([`Pacer::reserve`]) began before a cut waits again.
     pub(super) fn cuts(&self) -> u64 {
         self.cuts
@@ -539,7 +545,7 @@ impl Pacer {
 pub(super) struct Pacers(Arc<Mutex<BTreeMap<String, Arc<Mutex<Pacer>>>>>);
 
 impl Pacers {
-    fn of(&self, service: &str, action: &str) -> Arc<Mutex<Pacer>> {
+    pub(super) fn of(&self, service: &str, action: &str) -> Arc<Mutex<Pacer>> {
         let bucket = match service {
             "emr" | "ebs" => format!("{service}:{action}"),
             _ => service.to_string(),
